@@ -1,0 +1,302 @@
+package filters
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// High- and low-water marks of a connection's write queue. A goroutine that
+// finds the queue above HighWater while another goroutine is writing waits
+// until it falls below LowWater, so whoever feeds a slow peer stops reading.
+const (
+	HighWater = 1 << 20
+	LowWater  = 256 << 10
+)
+
+// Conn is a socket driven by the loop: a reader goroutine turns reads into
+// Data events inside the loop; writes are queued inside the loop and written
+// out after Leave.
+type Conn struct {
+	nc   net.Conn
+	loop *Loop
+
+	dirty bool // on the loop's dirty list (loop lock)
+
+	wmu       sync.Mutex
+	wcond     sync.Cond
+	queue     []*Data
+	spare     []*Data
+	bufs      net.Buffers
+	queued    int
+	writing   bool
+	closing   bool // close once the queue is written
+	halfClose bool // shut down the write side once the queue is written
+	closed    bool
+	werr      error
+
+	pmu     sync.Mutex
+	paused  int
+	resumed chan struct{}
+
+	// BytesIn and BytesOut count traffic (loop lock for BytesIn, wmu for out).
+	BytesIn, BytesOut int64
+}
+
+// NewConn wraps nc for use with loop l.
+func NewConn(nc net.Conn, l *Loop) *Conn {
+	c := &Conn{nc: nc, loop: l}
+	c.wcond.L = &c.wmu
+	return c
+}
+
+// NetConn returns the socket.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Write queues d (taking ownership). Call inside the loop. Data written after
+// the connection failed or was closed is dropped.
+func (c *Conn) Write(d *Data) {
+	if d.size == 0 {
+		d.Release()
+		return
+	}
+	c.wmu.Lock()
+	if c.closed || c.closing || c.werr != nil {
+		c.wmu.Unlock()
+		d.Release()
+		return
+	}
+	c.queue = append(c.queue, d)
+	c.queued += d.size
+	c.wmu.Unlock()
+	c.loop.markDirty(c)
+}
+
+// Close closes the connection once everything queued has been written.
+// Call inside the loop.
+func (c *Conn) Close() {
+	c.wmu.Lock()
+	c.closing = true
+	c.wmu.Unlock()
+	c.loop.markDirty(c)
+}
+
+// CloseWrite shuts down the write side once everything queued has been
+// written, leaving the read side open. Call inside the loop.
+func (c *Conn) CloseWrite() {
+	c.wmu.Lock()
+	c.halfClose = true
+	c.wmu.Unlock()
+	c.loop.markDirty(c)
+}
+
+// Abort closes the socket now, dropping what is queued. Safe anywhere.
+func (c *Conn) Abort() {
+	c.wmu.Lock()
+	c.closeLocked()
+	c.wmu.Unlock()
+}
+
+func (c *Conn) closeLocked() {
+	if !c.closed {
+		c.closed = true
+		c.nc.Close()
+		for _, d := range c.queue {
+			d.Release()
+		}
+		c.queue = c.queue[:0]
+		c.queued = 0
+		c.wcond.Broadcast()
+	}
+}
+
+// Queued returns the number of bytes waiting to be written.
+func (c *Conn) Queued() int {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.queued
+}
+
+type closeWriter interface{ CloseWrite() error }
+
+// flush writes the queue out. It runs outside the loop.
+func (c *Conn) flush() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for {
+		if c.writing {
+			// Someone else is writing: wait while the queue is above the
+			// high-water mark, so the producer is slowed down to the peer.
+			if c.queued > HighWater {
+				for c.writing && !c.closed && c.queued > LowWater {
+					c.wcond.Wait()
+				}
+			}
+			return
+		}
+		if c.closed {
+			return
+		}
+		if len(c.queue) == 0 {
+			if c.closing {
+				c.closeLocked()
+			} else if c.halfClose {
+				c.halfClose = false
+				if cw, ok := c.nc.(closeWriter); ok {
+					cw.CloseWrite()
+				} else {
+					c.closeLocked()
+				}
+			}
+			return
+		}
+		q := c.queue
+		c.queue = c.spare[:0]
+		c.writing = true
+		c.wmu.Unlock()
+
+		n, err := c.writeOut(q)
+
+		c.wmu.Lock()
+		for i, d := range q {
+			d.Release()
+			q[i] = nil
+		}
+		c.spare = q[:0]
+		c.writing = false
+		c.queued -= n
+		c.BytesOut += int64(n)
+		c.wcond.Broadcast()
+		if err != nil {
+			c.werr = err
+			c.closeLocked()
+			return
+		}
+	}
+}
+
+func (c *Conn) writeOut(q []*Data) (int, error) {
+	total := 0
+	for _, d := range q {
+		total += d.size
+	}
+	if _, ok := c.nc.(*net.TCPConn); ok {
+		bufs := c.bufs[:0]
+		for _, d := range q {
+			for _, ch := range d.chunks {
+				bufs = append(bufs, ch.b)
+			}
+		}
+		c.bufs = bufs[:0]
+		w := bufs
+		_, err := w.WriteTo(c.nc)
+		for i := range bufs {
+			bufs[i] = nil
+		}
+		if err != nil {
+			return total, err
+		}
+		return total, nil
+	}
+	// TLS and other conns: one write per flush, so one record.
+	var b []byte
+	if len(q) == 1 && len(q[0].chunks) == 1 {
+		b = q[0].chunks[0].b
+	} else {
+		b = make([]byte, 0, total)
+		for _, d := range q {
+			b = d.AppendTo(b)
+		}
+	}
+	_, err := c.nc.Write(b)
+	return total, err
+}
+
+// Pause stops the reader from reading until a matching Resume.
+func (c *Conn) Pause() {
+	c.pmu.Lock()
+	if c.paused == 0 {
+		c.resumed = make(chan struct{})
+	}
+	c.paused++
+	c.pmu.Unlock()
+}
+
+// Resume undoes one Pause.
+func (c *Conn) Resume() {
+	c.pmu.Lock()
+	if c.paused > 0 {
+		c.paused--
+		if c.paused == 0 {
+			close(c.resumed)
+		}
+	}
+	c.pmu.Unlock()
+}
+
+func (c *Conn) waitResumed() {
+	c.pmu.Lock()
+	ch := c.resumed
+	p := c.paused
+	c.pmu.Unlock()
+	if p > 0 {
+		<-ch
+	}
+}
+
+// ReadLoop reads until EOF or error. Each read is passed to onData inside the
+// loop; at the end onEnd is called inside the loop with nil for EOF. Run it in
+// its own goroutine.
+func (c *Conn) ReadLoop(onData func(d *Data), onEnd func(err error)) {
+	buf := GetBuffer()
+	off := 0
+	for {
+		c.waitResumed()
+		n, err := c.nc.Read(buf.B[off:])
+		if n > 0 {
+			d := NewDataBuffer(buf, off, n)
+			c.loop.Enter()
+			c.BytesIn += int64(n)
+			onData(d)
+			c.loop.Leave()
+			off += n
+			if !buf.Shared() {
+				off = 0
+			} else if len(buf.B)-off < 2048 {
+				buf.Release()
+				buf = GetBuffer()
+				off = 0
+			}
+		}
+		if err != nil {
+			buf.Release()
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			c.loop.Enter()
+			onEnd(err)
+			c.loop.Leave()
+			return
+		}
+	}
+}
+
+// SetDeadline is a convenience for handshakes.
+func (c *Conn) SetDeadline(t time.Time) error { return c.nc.SetDeadline(t) }
+
+// ConnOutput returns the sink that writes a session's output to c: Data is
+// queued, SessionEnd closes the connection once everything is written.
+func ConnOutput(c *Conn) Sink { return connOutput{c} }
+
+type connOutput struct{ c *Conn }
+
+func (o connOutput) Input(evt Event) {
+	switch e := evt.(type) {
+	case *Data:
+		o.c.Write(e)
+	case *SessionEnd:
+		o.c.Close()
+	}
+}

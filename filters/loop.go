@@ -1,0 +1,96 @@
+package filters
+
+import (
+	"sync"
+	"time"
+)
+
+// Loop serialises all pipeline and script work of a worker: every entry into
+// the pipelines (a socket read, a timer, a dial completion) happens between
+// Enter and Leave. Leave flushes the connections written to in between, after
+// the lock is released, so no goroutine ever blocks on the network while
+// holding it.
+type Loop struct {
+	mu    sync.Mutex
+	dirty []*Conn
+}
+
+// NewLoop returns a new loop.
+func NewLoop() *Loop { return &Loop{} }
+
+// Enter takes the loop.
+func (l *Loop) Enter() { l.mu.Lock() }
+
+// Leave releases the loop, then writes out what was queued on connections
+// while it was held. Writing may block when a peer reads slowly: that stalls
+// the goroutine that produced the data, which is the backpressure the design
+// wants (a reader that stalls stops reading its own source).
+func (l *Loop) Leave() {
+	switch len(l.dirty) {
+	case 0:
+		l.mu.Unlock()
+	case 1:
+		c := l.dirty[0]
+		l.dirty[0] = nil
+		l.dirty = l.dirty[:0]
+		c.dirty = false
+		l.mu.Unlock()
+		c.flush()
+	default:
+		d := make([]*Conn, len(l.dirty))
+		copy(d, l.dirty)
+		for i, c := range l.dirty {
+			c.dirty = false
+			l.dirty[i] = nil
+		}
+		l.dirty = l.dirty[:0]
+		l.mu.Unlock()
+		for _, c := range d {
+			c.flush()
+		}
+	}
+}
+
+// Run runs f inside the loop.
+func (l *Loop) Run(f func()) {
+	l.Enter()
+	defer l.Leave()
+	f()
+}
+
+func (l *Loop) markDirty(c *Conn) {
+	if !c.dirty {
+		c.dirty = true
+		l.dirty = append(l.dirty, c)
+	}
+}
+
+// Timer is a one-shot timer whose callback runs inside the loop.
+type Timer struct {
+	t         *time.Timer
+	cancelled bool
+}
+
+// AfterFunc runs f inside the loop after d. Call it inside the loop.
+func (l *Loop) AfterFunc(d time.Duration, f func()) *Timer {
+	tm := &Timer{}
+	tm.t = time.AfterFunc(d, func() {
+		l.Enter()
+		defer l.Leave()
+		if !tm.cancelled {
+			tm.cancelled = true
+			f()
+		}
+	})
+	return tm
+}
+
+// Stop cancels the timer. Call it inside the loop; after it returns the
+// callback will not run.
+func (t *Timer) Stop() {
+	if t == nil {
+		return
+	}
+	t.cancelled = true
+	t.t.Stop()
+}

@@ -1,0 +1,363 @@
+package filters
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/dop251/goja"
+)
+
+// Sink receives events. Filters, session outputs and connections are sinks.
+type Sink interface {
+	Input(evt Event)
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(evt Event)
+
+// Input implements Sink.
+func (f SinkFunc) Input(evt Event) { f(evt) }
+
+// Discard is a Sink that drops every event.
+var Discard Sink = SinkFunc(func(Event) {})
+
+// Template is a filter declaration: made once when a script is loaded, it
+// makes a fresh filter instance for every session of its pipeline.
+type Template interface {
+	// New returns the instance for session s, whose output goes to out.
+	New(s *Session, out Sink) Sink
+}
+
+// FilterDecl is one filter of a pipeline as declared by a script.
+type FilterDecl struct {
+	Name     string   // script name, e.g. "decodeHttpRequest"
+	Template Template // makes the per-session instances
+	Targets  []string // pipelines this filter starts sessions of (graph check)
+	Module   string   // for use(): the module the targets belong to
+	Location string   // script location of the declaration, for messages
+}
+
+// PipelineKind tells how a pipeline is started.
+type PipelineKind uint8
+
+// Pipeline kinds.
+const (
+	NamedPipeline PipelineKind = iota
+	ListenPipeline
+	TaskPipeline
+)
+
+// Pipeline is a template: an ordered list of filter declarations, plus
+// counters of the sessions made from it.
+type Pipeline struct {
+	Name    string // "0.0.0.0:6080", "routing", "Task #1"
+	Kind    PipelineKind
+	Module  *Module
+	Filters []*FilterDecl
+
+	// Listen is set for listening pipelines; Task for task pipelines.
+	Listen *ListenSpec
+	Task   *TaskSpec
+
+	Allocated atomic.Int64 // sessions ever made
+	ActiveN   atomic.Int64 // sessions not yet ended
+}
+
+// ListenSpec describes a listen() declaration.
+type ListenSpec struct {
+	Port    int
+	Host    string // "0.0.0.0" unless an address was given
+	Reuse   *bool  // nil: the process default (--reuse-port)
+	TLSCert string // PEM, with TLSKey: a TLS server
+	TLSKey  string
+	TLS     bool
+}
+
+// Addr returns host:port.
+func (l *ListenSpec) Addr() string { return fmt.Sprintf("%s:%d", l.Host, l.Port) }
+
+// TaskSpec describes a task() declaration.
+type TaskSpec struct {
+	Interval float64 // seconds
+	Text     string  // as written, e.g. "1s"
+}
+
+// Module is one loaded script file.
+type Module struct {
+	Name      string // "/pipy.js"
+	Index     int    // position in Program.Modules and in Context.Vars
+	Program   *Program
+	Pipelines []*Pipeline // in declaration order
+	Named     map[string]*Pipeline
+
+	// VarNames and VarInit are the declared context variables and their
+	// initial values.
+	VarNames []string
+	VarIndex map[string]int
+	VarInit  []goja.Value
+}
+
+// Program is a loaded root module with every module it uses.
+type Program struct {
+	Script  Script
+	Modules []*Module
+	ByName  map[string]*Module
+	Root    *Module
+	Env     *Env
+}
+
+// Pipelines returns every pipeline of the program.
+func (p *Program) Pipelines() []*Pipeline {
+	var all []*Pipeline
+	for _, m := range p.Modules {
+		all = append(all, m.Pipelines...)
+	}
+	return all
+}
+
+// ActiveSessions counts sessions of the program that have not ended.
+func (p *Program) ActiveSessions() int64 {
+	var n int64
+	for _, pl := range p.Pipelines() {
+		n += pl.ActiveN.Load()
+	}
+	return n
+}
+
+// Context is the set of script variables a session sees.
+type Context struct {
+	ID      uint64
+	Program *Program
+	Inbound *Inbound
+	Group   *Group
+	// Vars holds one slice of variable values per module (Module.Index).
+	Vars [][]goja.Value
+	// Extra holds variables injected by fork() that a module did not declare.
+	Extra []map[string]goja.Value
+	// Argv holds __argv per module, set by use().
+	Argv []goja.Value
+}
+
+var contextIDs atomic.Uint64
+
+// NewContext makes a root context: a fresh shallow copy of every module's
+// declared variables.
+func (p *Program) NewContext(in *Inbound) *Context {
+	c := &Context{ID: contextIDs.Add(1), Program: p, Inbound: in, Group: &Group{}}
+	c.Vars = make([][]goja.Value, len(p.Modules))
+	for i, m := range p.Modules {
+		if len(m.VarInit) > 0 {
+			c.Vars[i] = append([]goja.Value(nil), m.VarInit...)
+		}
+	}
+	return c
+}
+
+// Derive makes a context holding a snapshot of c's current values, in c's
+// group, with the same inbound connection and __argv.
+func (c *Context) Derive() *Context {
+	d := &Context{ID: contextIDs.Add(1), Program: c.Program, Inbound: c.Inbound, Group: c.Group}
+	d.Vars = make([][]goja.Value, len(c.Vars))
+	for i, v := range c.Vars {
+		if len(v) > 0 {
+			d.Vars[i] = append([]goja.Value(nil), v...)
+		}
+	}
+	if c.Extra != nil {
+		d.Extra = make([]map[string]goja.Value, len(c.Extra))
+		for i, m := range c.Extra {
+			if m != nil {
+				d.Extra[i] = make(map[string]goja.Value, len(m))
+				for k, v := range m {
+					d.Extra[i][k] = v
+				}
+			}
+		}
+	}
+	if c.Argv != nil {
+		d.Argv = append([]goja.Value(nil), c.Argv...)
+	}
+	return d
+}
+
+// Set assigns a variable of module m in this context: a declared one, or an
+// injected extra one.
+func (c *Context) Set(m *Module, name string, v goja.Value) {
+	if i, ok := m.VarIndex[name]; ok {
+		c.Vars[m.Index][i] = v
+		return
+	}
+	if c.Extra == nil {
+		c.Extra = make([]map[string]goja.Value, len(c.Vars))
+	}
+	if c.Extra[m.Index] == nil {
+		c.Extra[m.Index] = map[string]goja.Value{}
+	}
+	c.Extra[m.Index][name] = v
+}
+
+// Group is a root context and every context derived from it. Filters waiting
+// on a condition (wait) subscribe to it; connect and exec notify it after
+// each event they bring in from outside.
+type Group struct {
+	waiters []*waiter
+}
+
+type waiter struct{ f func() }
+
+// Subscribe registers f to run on every notification; it returns a function
+// that unsubscribes.
+func (g *Group) Subscribe(f func()) (cancel func()) {
+	w := &waiter{f: f}
+	g.waiters = append(g.waiters, w)
+	return func() { w.f = nil }
+}
+
+// Notify runs every subscribed waiter once.
+func (g *Group) Notify() {
+	if len(g.waiters) == 0 {
+		return
+	}
+	live := g.waiters[:0]
+	for _, w := range g.waiters {
+		if w.f != nil {
+			live = append(live, w)
+		}
+	}
+	for i := len(live); i < len(g.waiters); i++ {
+		g.waiters[i] = nil
+	}
+	g.waiters = live
+	for _, w := range append([]*waiter(nil), live...) {
+		if w.f != nil {
+			w.f()
+		}
+	}
+}
+
+// Inbound describes an accepted connection, seen by scripts as __inbound.
+type Inbound struct {
+	ID         uint64
+	RemoteAddr string
+	RemotePort int
+	LocalAddr  string
+	LocalPort  int
+
+	// HTTP keep-alive bookkeeping shared by decodeHttpRequest and
+	// encodeHttpResponse on this connection.
+	Requests      int
+	Responses     int
+	LastKeepAlive bool
+
+	// Conn is the connection, for pausing reads (tap); nil in tests.
+	Conn *Conn
+	// Script caches the script object made for this connection.
+	Script any
+}
+
+var inboundIDs atomic.Uint64
+
+// NextInboundID returns a process-wide inbound connection number (from 1).
+func NextInboundID() uint64 { return inboundIDs.Add(1) }
+
+// Session is one running instance of a pipeline.
+type Session struct {
+	Pipeline *Pipeline
+	Context  *Context
+	entry    Sink
+	tail     sessionTail
+	aborted  bool
+	onDone   func()
+}
+
+type sessionTail struct {
+	s    *Session
+	out  Sink
+	done bool
+}
+
+func (t *sessionTail) Input(evt Event) {
+	if t.done {
+		return
+	}
+	if evt.Kind() == KindSessionEnd {
+		t.done = true
+		t.s.Pipeline.ActiveN.Add(-1)
+		if t.s.onDone != nil {
+			t.s.onDone()
+		}
+	}
+	t.out.Input(evt)
+}
+
+// NewSession makes a session of p in context ctx whose output goes to out.
+func (p *Pipeline) NewSession(ctx *Context, out Sink) *Session {
+	s := &Session{Pipeline: p, Context: ctx}
+	s.tail = sessionTail{s: s, out: out}
+	p.Allocated.Add(1)
+	p.ActiveN.Add(1)
+	var next Sink = &s.tail
+	for i := len(p.Filters) - 1; i >= 0; i-- {
+		next = p.Filters[i].Template.New(s, next)
+	}
+	s.entry = next
+	return s
+}
+
+// Input pushes an event into the session's first filter. Input after the
+// session was aborted or has ended is dropped.
+func (s *Session) Input(evt Event) {
+	if s.aborted || s.tail.done {
+		return
+	}
+	s.entry.Input(evt)
+}
+
+// OnDone registers f to run once when the session outputs its SessionEnd.
+func (s *Session) OnDone(f func()) { s.onDone = f }
+
+// Done reports whether the session has output its SessionEnd.
+func (s *Session) Done() bool { return s.tail.done }
+
+// SetOutput redirects the session's output.
+func (s *Session) SetOutput(out Sink) { s.tail.out = out }
+
+// Script returns the script runtime of the session's program.
+func (s *Session) Script() Script { return s.Pipeline.Module.Program.Script }
+
+// Env returns the environment (loop, logger) the session runs in.
+func (s *Session) Env() *Env { return s.Pipeline.Module.Program.Env }
+
+// Call runs a script function in the session's context.
+func (s *Session) Call(fn goja.Callable, args ...goja.Value) (goja.Value, error) {
+	return s.Script().Call(s.Context, fn, args...)
+}
+
+// Abort ends the session after a script error: the error is logged, a
+// SessionEnd with RuntimeError goes straight to the session output, and all
+// later input is dropped.
+func (s *Session) Abort(err error) {
+	if s.aborted {
+		return
+	}
+	s.aborted = true
+	s.Env().Log.Error(err.Error())
+	s.tail.Input(&SessionEnd{Err: RuntimeError, Message: err.Error()})
+}
+
+// Aborted reports whether Abort was called.
+func (s *Session) Aborted() bool { return s.aborted }
+
+// Kill ends a session that will never finish by itself (its connection went
+// away): it is counted as ended and drops all later input.
+func (s *Session) Kill() {
+	if s.tail.done {
+		return
+	}
+	s.aborted = true
+	s.tail.done = true
+	s.Pipeline.ActiveN.Add(-1)
+	if s.onDone != nil {
+		s.onDone()
+	}
+}

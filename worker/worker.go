@@ -1,0 +1,597 @@
+// Package worker runs one pipy program in this process: it opens the
+// listeners a script declares, accepts connections and runs a session of the
+// listening pipeline for each, runs task pipelines on their timers, reloads a
+// new version of the program beside the running one, drains on shutdown and
+// prints the status table.
+//
+// It imports filters (the engine), scripts (to load programs) and logging.
+package worker
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+
+	"github.com/pipy-go/pipy/filters"
+	"github.com/pipy-go/pipy/logging"
+	"github.com/pipy-go/pipy/scripts"
+)
+
+// Options configure a Worker.
+type Options struct {
+	// ReusePort is the default of listen()'s reuse option (--reuse-port).
+	ReusePort bool
+	// HalfCloseTimeout bounds how long a connection whose client has
+	// closed its side keeps waiting for the session to finish (default 10 s).
+	HalfCloseTimeout time.Duration
+	// Listen opens a listening socket; nil means the worker's own (with
+	// SO_REUSEADDR, and SO_REUSEPORT when asked). The master replaces it to
+	// hand over inherited sockets.
+	Listen func(spec *filters.ListenSpec, reuse bool) (net.Listener, error)
+}
+
+// Worker runs programs in this process.
+type Worker struct {
+	opts   Options
+	Loop   *filters.Loop
+	Env    *filters.Env
+	Log    hclog.Logger
+	Output *logging.Output
+
+	mu        sync.Mutex // guards the fields below (taken inside the loop)
+	file      string     // root script
+	prog      *filters.Program
+	stale     []*filters.Program
+	listeners map[int]*listener
+	tasks     []*task
+	stopping  bool
+	reloading bool
+}
+
+// New returns a worker logging to log/out.
+func New(opts Options, log hclog.Logger, out *logging.Output) *Worker {
+	if opts.HalfCloseTimeout == 0 {
+		opts.HalfCloseTimeout = 10 * time.Second
+	}
+	w := &Worker{opts: opts, Loop: filters.NewLoop(), Log: log, Output: out, listeners: map[int]*listener{}}
+	w.Env = &filters.Env{Loop: w.Loop, Log: log, Print: out.Line}
+	w.Env.Restart = func() { go w.Reload() }
+	return w
+}
+
+// Load loads a script into a program without starting it, logging its
+// graph. Errors are returned, not logged.
+func (w *Worker) Load(file string) (*filters.Program, error) {
+	p, err := scripts.Load(file, w.Env)
+	if err != nil {
+		var ge *scripts.GraphError
+		if errors.As(err, &ge) {
+			w.logGraph(ge.Graph)
+		}
+		return nil, err
+	}
+	for _, m := range p.Modules {
+		w.logGraph(scripts.GraphText(p, m))
+	}
+	return p, nil
+}
+
+func (w *Worker) logGraph(text string) {
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		w.Log.Info("[config] " + line)
+	}
+}
+
+// LogLoadError logs a load error with its source excerpt.
+func (w *Worker) LogLoadError(err error) {
+	w.Log.Error(err.Error())
+	var le *scripts.LoadError
+	if errors.As(err, &le) {
+		for _, d := range le.Detail {
+			w.Log.Error(d)
+		}
+	}
+}
+
+// Start loads file and starts it: listeners in declaration order, then tasks.
+func (w *Worker) Start(file string) error {
+	p, err := w.Load(file)
+	if err != nil {
+		return err
+	}
+	w.file = file
+	return w.Run(p)
+}
+
+// Run starts an already loaded program, replacing the running one if any.
+func (w *Worker) Run(p *filters.Program) error {
+	w.Loop.Enter()
+	defer w.Loop.Leave()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	wanted := map[int]*filters.Pipeline{}
+	var order []*filters.Pipeline
+	for _, pl := range p.Pipelines() {
+		if pl.Kind == filters.ListenPipeline {
+			wanted[pl.Listen.Port] = pl
+			order = append(order, pl)
+		}
+	}
+	// Open new listeners first, so a failure leaves the old program as is.
+	opened := map[int]*listener{}
+	for _, pl := range order {
+		old := w.listeners[pl.Listen.Port]
+		if old != nil && old.sameOptions(pl.Listen, w.opts.ReusePort) {
+			continue
+		}
+		if old != nil {
+			// Options changed: the old socket must go before the new binds.
+			old.close()
+			delete(w.listeners, pl.Listen.Port)
+		}
+		l, err := w.openListener(pl)
+		if err != nil {
+			for _, o := range opened {
+				o.close()
+			}
+			return err
+		}
+		opened[pl.Listen.Port] = l
+	}
+	for port, l := range w.listeners {
+		if wanted[port] == nil {
+			l.close()
+			delete(w.listeners, port)
+			w.Log.Info(fmt.Sprintf("[listener] Stopped listening on %s", l.addr))
+		}
+	}
+	for _, pl := range order {
+		port := pl.Listen.Port
+		if l := opened[port]; l != nil {
+			l.setPipeline(pl)
+			w.listeners[port] = l
+			go l.acceptLoop()
+		} else {
+			w.listeners[port].setPipeline(pl)
+		}
+	}
+	for _, t := range w.tasks {
+		t.stop()
+	}
+	w.tasks = nil
+	if w.prog != nil {
+		w.stale = append(w.stale, w.prog)
+	}
+	w.prog = p
+	for _, pl := range p.Pipelines() {
+		if pl.Kind == filters.TaskPipeline {
+			t := &task{w: w, p: pl}
+			w.tasks = append(w.tasks, t)
+			t.run()
+		}
+	}
+	return nil
+}
+
+// Program returns the running program, or nil.
+func (w *Worker) Program() *filters.Program {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.prog
+}
+
+// Reload re-reads the root script and runs it beside the current program:
+// new connections get the new pipelines, existing sessions finish on the old
+// ones. A script that fails to load leaves the running program in place.
+func (w *Worker) Reload() error {
+	w.mu.Lock()
+	file, busy := w.file, w.reloading || w.stopping
+	w.reloading = true
+	w.mu.Unlock()
+	if busy {
+		return errors.New("a reload or shutdown is already in progress")
+	}
+	defer func() {
+		w.mu.Lock()
+		w.reloading = false
+		w.mu.Unlock()
+	}()
+	if file == "" {
+		w.Log.Error("No script running")
+		return errors.New("no script running")
+	}
+	name := "/" + baseName(file)
+	p, err := w.Load(file)
+	if err == nil {
+		err = w.Run(p)
+	}
+	if err != nil {
+		w.LogLoadError(err)
+		w.Log.Error("Failed reloading script: " + name)
+		return err
+	}
+	w.Log.Info("Script reloaded: " + name)
+	return nil
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// StopAccepting closes every listener and stops every task.
+func (w *Worker) StopAccepting() {
+	w.Loop.Enter()
+	defer w.Loop.Leave()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopping = true
+	for port, l := range w.listeners {
+		l.close()
+		delete(w.listeners, port)
+	}
+	for _, t := range w.tasks {
+		t.stop()
+	}
+	w.tasks = nil
+}
+
+// ActiveSessions counts the sessions of the running and stale programs that
+// have not ended.
+func (w *Worker) ActiveSessions() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var n int64
+	if w.prog != nil {
+		n += w.prog.ActiveSessions()
+	}
+	live := w.stale[:0]
+	for _, p := range w.stale {
+		if a := p.ActiveSessions(); a > 0 {
+			n += a
+			live = append(live, p)
+		}
+	}
+	w.stale = live
+	return n
+}
+
+// Shutdown stops accepting and waits until every session has ended, logging
+// the count each second, or until force is closed or the timeout (0 = none)
+// expires. It reports whether the drain completed.
+func (w *Worker) Shutdown(force <-chan struct{}, timeout time.Duration) bool {
+	w.StopAccepting()
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		deadline = time.After(timeout)
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		n := w.ActiveSessions()
+		if n == 0 {
+			return true
+		}
+		w.Log.Info(fmt.Sprintf("Waiting for remaining %d sessions... Press Ctrl-C again to force shutdown", n))
+		select {
+		case <-tick.C:
+		case <-force:
+			return false
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// StatusText renders the SIGTSTP status table.
+func (w *Worker) StatusText() string {
+	w.Loop.Enter()
+	w.mu.Lock()
+	type row struct {
+		name          string
+		alloc, active int64
+	}
+	var cur, old []row
+	if w.prog != nil {
+		for _, pl := range w.prog.Pipelines() {
+			cur = append(cur, row{pl.Module.Name + " [" + pl.Name + "]", pl.Allocated.Load(), pl.ActiveN.Load()})
+		}
+	}
+	for _, p := range w.stale {
+		for _, pl := range p.Pipelines() {
+			if a := pl.ActiveN.Load(); a > 0 {
+				old = append(old, row{"[STALE] " + pl.Module.Name + " [" + pl.Name + "]", pl.Allocated.Load(), a})
+			}
+		}
+	}
+	w.mu.Unlock()
+	w.Loop.Leave()
+	sort.Slice(cur, func(i, j int) bool { return cur[i].name < cur[j].name })
+	sort.Slice(old, func(i, j int) bool { return old[i].name < old[j].name })
+	var cells [][]string
+	var ta, tn int64
+	for _, r := range append(cur, old...) {
+		cells = append(cells, []string{"  " + r.name, strconv.FormatInt(r.alloc, 10), strconv.FormatInt(r.active, 10)})
+		ta += r.alloc
+		tn += r.active
+	}
+	cells = append(cells, []string{"TOTAL", strconv.FormatInt(ta, 10), strconv.FormatInt(tn, 10)})
+	return "\n" + Table([]string{"PIPELINE", "#ALLOCATED", "#ACTIVE"}, cells) + "\n"
+}
+
+// Table renders rows as the status dump does: every column as wide as its
+// widest cell, every cell left-aligned and followed by two spaces, a dashes
+// line under the header, and the last row taken as the TOTAL row.
+func Table(header []string, rows [][]string) string {
+	w := make([]int, len(header))
+	for i, h := range header {
+		w[i] = len(h)
+	}
+	for _, r := range rows {
+		for i, c := range r {
+			w[i] = max(w[i], len(c))
+		}
+	}
+	var b strings.Builder
+	line := func(r []string) {
+		for i, c := range r {
+			fmt.Fprintf(&b, "%-*s  ", w[i], c)
+		}
+		b.WriteString("\n")
+	}
+	line(header)
+	total := 0
+	for _, x := range w {
+		total += x + 2
+	}
+	b.WriteString(strings.Repeat("-", total) + "\n")
+	for _, r := range rows {
+		line(r)
+	}
+	return b.String()
+}
+
+// listener is one listening socket and the pipeline that new connections on
+// it get.
+type listener struct {
+	w    *Worker
+	spec *filters.ListenSpec
+	addr string
+	ln   net.Listener
+	tls  *tls.Config
+
+	pmu      sync.Mutex
+	pipeline *filters.Pipeline
+	closed   bool
+}
+
+func (l *listener) sameOptions(s *filters.ListenSpec, reuseDefault bool) bool {
+	a, b := l.spec, s
+	return a.Host == b.Host && a.TLS == b.TLS && a.TLSCert == b.TLSCert && a.TLSKey == b.TLSKey &&
+		reuseOf(a, reuseDefault) == reuseOf(b, reuseDefault)
+}
+
+func reuseOf(s *filters.ListenSpec, def bool) bool {
+	if s.Reuse != nil {
+		return *s.Reuse
+	}
+	return def
+}
+
+func (l *listener) setPipeline(p *filters.Pipeline) {
+	l.pmu.Lock()
+	l.pipeline = p
+	l.spec = p.Listen
+	l.pmu.Unlock()
+}
+
+func (l *listener) close() {
+	l.pmu.Lock()
+	l.closed = true
+	l.pmu.Unlock()
+	l.ln.Close()
+}
+
+// ListenTCP opens a listening TCP socket with SO_REUSEADDR, and
+// SO_REUSEPORT when reuse is set.
+func ListenTCP(spec *filters.ListenSpec, reuse bool) (net.Listener, error) {
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+			if serr == nil && reuse {
+				serr = setReusePort(int(fd))
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	network := "tcp4"
+	if strings.Contains(spec.Host, ":") {
+		network = "tcp6"
+	}
+	return lc.Listen(context.Background(), network, spec.Addr())
+}
+
+func (w *Worker) openListener(p *filters.Pipeline) (*listener, error) {
+	spec := p.Listen
+	l := &listener{w: w, spec: spec, addr: spec.Addr()}
+	if spec.TLS {
+		cert, err := tls.X509KeyPair([]byte(spec.TLSCert), []byte(spec.TLSKey))
+		if err != nil {
+			return nil, fmt.Errorf("listen %s: bad TLS certificate or key: %w", l.addr, err)
+		}
+		l.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	listen := w.opts.Listen
+	if listen == nil {
+		listen = ListenTCP
+	}
+	ln, err := listen(spec, reuseOf(spec, w.opts.ReusePort))
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w", l.addr, err)
+	}
+	l.ln = ln
+	if spec.Port == 0 {
+		// An ephemeral port: show the one the system picked.
+		l.addr = ln.Addr().String()
+	}
+	w.Log.Info("[listener] Listening on " + l.addr)
+	return l, nil
+}
+
+// Addr returns the bound address of the listener for port (useful with
+// port 0), or "".
+func (w *Worker) Addr(port int) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if l := w.listeners[port]; l != nil {
+		return l.ln.Addr().String()
+	}
+	return ""
+}
+
+func (l *listener) acceptLoop() {
+	var delay time.Duration
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// Out of descriptors or similar: back off and retry.
+				delay = min(max(delay*2, 5*time.Millisecond), time.Second)
+				l.w.Log.Warn(fmt.Sprintf("[listener] accept on %s: %v; retrying in %v", l.addr, err, delay))
+				time.Sleep(delay)
+				continue
+			}
+			l.pmu.Lock()
+			closed := l.closed
+			l.pmu.Unlock()
+			if !closed {
+				l.w.Log.Error(fmt.Sprintf("[listener] accept on %s: %v", l.addr, err))
+			}
+			return
+		}
+		delay = 0
+		l.pmu.Lock()
+		p := l.pipeline
+		l.pmu.Unlock()
+		go l.w.serve(l, p, nc)
+	}
+}
+
+// serve runs a session of p for an accepted connection.
+func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	if l.tls != nil {
+		tc := tls.Server(nc, l.tls)
+		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			w.Log.Warn(fmt.Sprintf("[listener] TLS handshake with %s failed: %v", nc.RemoteAddr(), err))
+			nc.Close()
+			return
+		}
+		tc.SetDeadline(time.Time{})
+		nc = tc
+	}
+	c := filters.NewConn(nc, w.Loop)
+	in := &filters.Inbound{ID: filters.NextInboundID(), Conn: c}
+	in.RemoteAddr, in.RemotePort = splitAddr(nc.RemoteAddr())
+	in.LocalAddr, in.LocalPort = splitAddr(nc.LocalAddr())
+
+	w.Loop.Enter()
+	ctx := p.Module.Program.NewContext(in)
+	s := p.NewSession(ctx, filters.ConnOutput(c))
+	w.Loop.Leave()
+	if w.Log.IsDebug() {
+		w.Log.Debug(fmt.Sprintf("[inbound] connection accepted from %s:%d on %s", in.RemoteAddr, in.RemotePort, l.addr))
+	}
+
+	c.ReadLoop(func(d *filters.Data) {
+		s.Input(d)
+		s.Input(filters.NewData())
+	}, func(err error) {
+		if s.Done() {
+			return
+		}
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				w.Log.Warn(fmt.Sprintf("[inbound] read error from %s:%d: %v", in.RemoteAddr, in.RemotePort, err))
+			}
+			s.Input(&filters.SessionEnd{Err: filters.ReadError, Message: err.Error()})
+		} else {
+			s.Input(filters.TheSessionEnd)
+		}
+		if !s.Done() {
+			// Half-close: keep writing what the session still outputs, for
+			// a while.
+			w.Loop.AfterFunc(w.opts.HalfCloseTimeout, func() {
+				if !s.Done() {
+					s.Kill()
+					c.Abort()
+				}
+			})
+		}
+	})
+}
+
+func splitAddr(a net.Addr) (string, int) {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ip := ta.IP
+		if v4 := ip.To4(); v4 != nil {
+			ip = v4
+		}
+		return ip.String(), ta.Port
+	}
+	return "", 0
+}
+
+// task runs a task pipeline on its timer.
+type task struct {
+	w       *Worker
+	p       *filters.Pipeline
+	s       *filters.Session
+	timer   *filters.Timer
+	stopped bool
+}
+
+// run starts a session unless the previous one is still active, then arms
+// the next tick. Called inside the loop.
+func (t *task) run() {
+	if t.stopped {
+		return
+	}
+	if t.s == nil || t.s.Done() {
+		ctx := t.p.Module.Program.NewContext(nil)
+		t.s = t.p.NewSession(ctx, filters.Discard)
+		t.s.Input(&filters.MessageStart{})
+		t.s.Input(filters.TheMessageEnd)
+	}
+	t.timer = t.w.Loop.AfterFunc(time.Duration(t.p.Task.Interval*float64(time.Second)), t.run)
+}
+
+func (t *task) stop() {
+	t.stopped = true
+	t.timer.Stop()
+}
