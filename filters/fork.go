@@ -1,0 +1,99 @@
+package filters
+
+import (
+	"fmt"
+
+	"github.com/dop251/goja"
+)
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+type forkTemplate struct {
+	target string
+	module *Module
+	data   Lazy
+}
+
+func (t *forkTemplate) New(s *Session, out Sink) Sink {
+	return &fork{t: t, s: s, out: out}
+}
+
+// fork sends a copy of every event to one or more sub-sessions, then passes
+// the original on. Sub-session output is discarded.
+type fork struct {
+	t       *forkTemplate
+	s       *Session
+	out     Sink
+	subs    []*Session
+	started bool
+	ended   bool
+	broken  bool
+}
+
+func (f *fork) start() bool {
+	f.started = true
+	p := subPipeline(f.t.module, f.t.target)
+	if p == nil {
+		f.s.Env().Log.Error("[fork] unknown pipeline: " + f.t.target)
+		f.broken = true
+		return false
+	}
+	if !f.t.data.IsSet() {
+		f.subs = append(f.subs, p.NewSession(f.s.Context, Discard))
+		return true
+	}
+	v, err := f.t.data.Eval(f.s)
+	if err != nil {
+		f.s.Abort(err)
+		return false
+	}
+	o, ok := v.(*goja.Object)
+	if !ok {
+		f.s.Abort(errorf("[fork] invalid session data"))
+		return false
+	}
+	m := f.t.module
+	add := func(e goja.Value) {
+		if eo, ok := e.(*goja.Object); ok && Unwrap(e) == nil {
+			ctx := f.s.Context.Derive()
+			for _, k := range eo.Keys() {
+				ctx.Set(m, k, eo.Get(k))
+			}
+			f.subs = append(f.subs, p.NewSession(ctx, Discard))
+			return
+		}
+		f.subs = append(f.subs, p.NewSession(f.s.Context, Discard))
+	}
+	if o.ClassName() == "Array" {
+		n := int(o.Get("length").ToInteger())
+		for i := 0; i < n; i++ {
+			add(o.Get(itoa(i)))
+		}
+	} else {
+		add(o)
+	}
+	return true
+}
+
+func (f *fork) Input(evt Event) {
+	if f.ended || f.broken {
+		return
+	}
+	if !f.started && !f.start() {
+		return
+	}
+	if evt.Kind() == KindSessionEnd {
+		f.ended = true
+	}
+	for _, sub := range f.subs {
+		if d, ok := evt.(*Data); ok {
+			sub.Input(d.Clone())
+		} else {
+			sub.Input(evt)
+		}
+		if f.s.aborted {
+			return
+		}
+	}
+	f.out.Input(evt)
+}

@@ -1,0 +1,239 @@
+package filters
+
+import (
+	"strconv"
+	"strings"
+)
+
+func init() {
+	Register(&Spec{
+		Name: "encodeHttpRequest", Args: "[head]", Description: "Frames an HTTP request message",
+		Params: []Param{{"head", "object|function", "Request head including protocol, method, path, headers"}},
+		Make: func(a *Args) (Template, error) {
+			return &httpEncoderTemplate{head: NewLazy(a.Get(0))}, nil
+		},
+	})
+	Register(&Spec{
+		Name: "encodeHttpResponse", Args: "[head]", Description: "Frames an HTTP response message",
+		Params: []Param{{"head", "object|function", "Response head including protocol, status, statusText, headers"}},
+		Make: func(a *Args) (Template, error) {
+			return &httpEncoderTemplate{head: NewLazy(a.Get(0)), response: true}, nil
+		},
+	})
+}
+
+type httpEncoderTemplate struct {
+	head     Lazy
+	response bool
+}
+
+func (t *httpEncoderTemplate) New(s *Session, out Sink) Sink {
+	return &httpEncoder{t: t, s: s, out: out}
+}
+
+// httpEncoder frames whole messages as HTTP/1.1 with a Content-Length.
+type httpEncoder struct {
+	t      *httpEncoderTemplate
+	s      *Session
+	out    Sink
+	start  *MessageStart
+	body   *Data
+	inside bool
+	ended  bool
+}
+
+// smallBody is the size up to which a body is copied next to the head, so
+// a response goes out as one chunk.
+const smallBody = 2048
+
+func (f *httpEncoder) Input(evt Event) {
+	if f.ended {
+		return
+	}
+	switch e := evt.(type) {
+	case *MessageStart:
+		f.start, f.inside = e, true
+	case *Data:
+		if !f.inside {
+			e.Release()
+			return
+		}
+		if e.size == 0 {
+			return
+		}
+		if f.body == nil {
+			f.body = e
+		} else {
+			f.body.Push(e)
+			e.Release()
+		}
+	case *MessageEnd:
+		if !f.inside {
+			return
+		}
+		f.inside = false
+		f.encode()
+	case *SessionEnd:
+		f.ended = true
+		f.out.Input(e)
+	}
+}
+
+func (f *httpEncoder) encode() {
+	start, body := f.start, f.body
+	f.start, f.body = nil, nil
+	headVal := start.Head
+	if f.t.head.IsSet() {
+		v, err := f.t.head.Eval(f.s)
+		if err != nil {
+			f.s.Abort(err)
+			return
+		}
+		if o := nonNullHead(v); o != nil {
+			headVal = v
+		}
+	}
+	h := viewHead(headVal)
+	size := 0
+	if body != nil {
+		size = body.size
+	}
+	buf := make([]byte, 0, 128+min(size, smallBody))
+	close := false
+	bodiless := false
+	if f.t.response {
+		proto := h.protocol()
+		if proto == "" {
+			proto = "HTTP/1.1"
+		}
+		status := h.status()
+		if status == 0 {
+			status = 200
+		}
+		text := h.statusText()
+		if text == "" {
+			text = StatusText(status)
+		}
+		bodiless = h.bodiless()
+		buf = append(buf, proto...)
+		buf = append(buf, ' ')
+		buf = strconv.AppendInt(buf, int64(status), 10)
+		buf = append(buf, ' ')
+		buf = append(buf, text...)
+		buf = append(buf, "\r\n"...)
+		h.eachHeader(func(name, value string) {
+			switch strings.ToLower(name) {
+			case "connection", "keep-alive", "transfer-encoding":
+				return
+			case "content-length":
+				if !bodiless {
+					return
+				}
+			}
+			buf = appendHeader(buf, name, value)
+		})
+		keepAlive := true
+		if in := f.s.Context.Inbound; in != nil {
+			in.Responses++
+			if in.Responses >= in.Requests {
+				keepAlive = in.LastKeepAlive
+			}
+		}
+		close = !keepAlive
+		if keepAlive {
+			buf = append(buf, "Connection: keep-alive\r\n"...)
+		} else {
+			buf = append(buf, "Connection: close\r\n"...)
+		}
+	} else {
+		method, path, proto := h.method(), h.path(), h.protocol()
+		if method == "" {
+			method = "GET"
+		}
+		if path == "" {
+			path = "/"
+		}
+		if proto == "" {
+			proto = "HTTP/1.1"
+		}
+		buf = append(buf, method...)
+		buf = append(buf, ' ')
+		buf = append(buf, path...)
+		buf = append(buf, ' ')
+		buf = append(buf, proto...)
+		buf = append(buf, "\r\n"...)
+		h.eachHeader(func(name, value string) {
+			switch strings.ToLower(name) {
+			case "content-length", "transfer-encoding":
+				return
+			}
+			buf = appendHeader(buf, name, value)
+		})
+	}
+	if !bodiless {
+		buf = append(buf, "Content-Length: "...)
+		buf = strconv.AppendInt(buf, int64(size), 10)
+		buf = append(buf, "\r\n"...)
+	}
+	buf = append(buf, "\r\n"...)
+	f.out.Input(start)
+	if body != nil && !bodiless && size <= smallBody {
+		buf = body.AppendTo(buf)
+		body.Release()
+		body = nil
+	}
+	f.out.Input(NewDataBytes(buf))
+	if body != nil {
+		if bodiless {
+			body.Release()
+		} else {
+			f.out.Input(body)
+		}
+	}
+	f.out.Input(TheMessageEnd)
+	if close {
+		f.ended = true
+		f.out.Input(TheSessionEnd)
+	}
+}
+
+func appendHeader(buf []byte, name, value string) []byte {
+	buf = append(buf, name...)
+	buf = append(buf, ": "...)
+	// never let a value break the framing
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c == '\r' || c == '\n' {
+			value = strings.NewReplacer("\r", " ", "\n", " ").Replace(value)
+			break
+		}
+	}
+	buf = append(buf, value...)
+	return append(buf, "\r\n"...)
+}
+
+var statusTexts = map[int]string{
+	100: "Continue", 101: "Switching Protocols", 102: "Processing", 103: "Early Hints",
+	200: "OK", 201: "Created", 202: "Accepted", 203: "Non-Authoritative Information", 204: "No Content",
+	205: "Reset Content", 206: "Partial Content", 207: "Multi-Status", 208: "Already Reported", 226: "IM Used",
+	300: "Multiple Choices", 301: "Moved Permanently", 302: "Found", 303: "See Other", 304: "Not Modified",
+	305: "Use Proxy", 307: "Temporary Redirect", 308: "Permanent Redirect",
+	400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden", 404: "Not Found",
+	405: "Method Not Allowed", 406: "Not Acceptable", 407: "Proxy Authentication Required", 408: "Request Timeout",
+	409: "Conflict", 410: "Gone", 411: "Length Required", 412: "Precondition Failed", 413: "Payload Too Large",
+	414: "URI Too Long", 415: "Unsupported Media Type", 416: "Range Not Satisfiable", 417: "Expectation Failed",
+	421: "Misdirected Request", 422: "Unprocessable Entity", 423: "Locked", 424: "Failed Dependency",
+	425: "Too Early", 426: "Upgrade Required", 428: "Precondition Required", 429: "Too Many Requests",
+	430: "Unassigned", 431: "Request Header Fields Too Large", 451: "Unavailable For Legal Reasons",
+	500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
+	504: "Gateway Timeout", 505: "HTTP Version Not Supported", 506: "Variant Also Negotiates",
+	507: "Insufficient Storage", 508: "Loop Detected", 509: "Unassigned", 510: "Not Extended",
+	511: "Network Authentication Required",
+}
+
+// StatusText returns the reason phrase of an HTTP status, "OK" when unknown.
+func StatusText(status int) string {
+	if t, ok := statusTexts[status]; ok {
+		return t
+	}
+	return "OK"
+}

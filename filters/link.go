@@ -1,0 +1,159 @@
+package filters
+
+import (
+	"github.com/dop251/goja"
+)
+
+func init() {
+	Register(&Spec{
+		Name: "link", Args: "target[, when[, target2[, when2, ...]]]", Description: "Sends events to a different pipeline",
+		Params: []Param{
+			{"target", "string", "Name of the pipeline to send events to"},
+			{"when", "function", "Callback function that returns true if a target should be chosen"},
+		},
+		Make:    makeLink,
+		Targets: linkTargets,
+	})
+	Register(&Spec{
+		Name: "fork", Args: "target[, sessionData]", Description: "Sends copies of events to other pipeline sessions",
+		Params: []Param{
+			{"target", "string", "Name of the pipeline to send event copies to"},
+			{"sessionData", "object/array/function", "Data of `this` in the forked sessions"},
+		},
+		Make: func(a *Args) (Template, error) {
+			name, err := requireString(a, 0)
+			if err != nil {
+				return nil, err
+			}
+			t := &forkTemplate{target: name, module: a.Module}
+			if a.Has(1) {
+				t.data = NewLazy(a.Get(1))
+				if t.data.Fn == nil {
+					if _, ok := t.data.Value.(*goja.Object); !ok {
+						return nil, a.Errorf("argument #2 expects an object, an array or a function")
+					}
+				}
+			}
+			return t, nil
+		},
+		Targets: firstTarget,
+	})
+}
+
+func requireString(a *Args, i int) (string, error) {
+	if err := a.Require(i + 1); err != nil {
+		return "", err
+	}
+	return a.String(i)
+}
+
+func firstTarget(a *Args) (string, []string) {
+	if s, ok := a.Get(0).Export().(string); ok {
+		return "", []string{s}
+	}
+	return "", nil
+}
+
+// subPipeline finds a named pipeline of m at run time; nil when missing.
+func subPipeline(m *Module, name string) *Pipeline { return m.Named[name] }
+
+type linkRoute struct {
+	target string
+	when   goja.Callable
+}
+
+type linkTemplate struct {
+	routes []linkRoute
+	module *Module
+}
+
+func makeLink(a *Args) (Template, error) {
+	if err := a.Require(1); err != nil {
+		return nil, err
+	}
+	t := &linkTemplate{module: a.Module}
+	for i := 0; i < a.Len(); {
+		name, err := a.String(i)
+		if err != nil {
+			return nil, err
+		}
+		r := linkRoute{target: name}
+		i++
+		if i < a.Len() {
+			if fn, ok := goja.AssertFunction(a.Get(i)); ok {
+				r.when = fn
+				i++
+			} else if _, isStr := a.Get(i).Export().(string); !isStr {
+				return nil, a.Errorf("argument #%d expects a function", i+1)
+			}
+		}
+		t.routes = append(t.routes, r)
+	}
+	return t, nil
+}
+
+func linkTargets(a *Args) (string, []string) {
+	var out []string
+	for _, v := range a.Values {
+		if s, ok := v.Export().(string); ok {
+			out = append(out, s)
+		}
+	}
+	return "", out
+}
+
+func (t *linkTemplate) New(s *Session, out Sink) Sink {
+	return &link{t: t, s: s, out: out}
+}
+
+// link routes the whole session to the first pipeline whose condition holds,
+// buffering events until one does.
+type link struct {
+	t      *linkTemplate
+	s      *Session
+	out    Sink
+	sub    *Session
+	buffer []Event
+	ended  bool
+}
+
+func (f *link) Input(evt Event) {
+	if f.sub != nil {
+		f.sub.Input(evt)
+		return
+	}
+	if f.ended {
+		return
+	}
+	for _, r := range f.t.routes {
+		ok := r.when == nil
+		if !ok {
+			v, err := f.s.Call(r.when)
+			if err != nil {
+				f.s.Abort(err)
+				return
+			}
+			ok = v.ToBoolean()
+		}
+		if !ok {
+			continue
+		}
+		p := subPipeline(f.t.module, r.target)
+		if p == nil {
+			f.s.Abort(errorf("[link] unknown pipeline: %s", r.target))
+			return
+		}
+		f.sub = p.NewSession(f.s.Context, f.out)
+		buf := f.buffer
+		f.buffer = nil
+		for _, e := range buf {
+			f.sub.Input(e)
+		}
+		f.sub.Input(evt)
+		return
+	}
+	if evt.Kind() == KindSessionEnd {
+		f.ended = true
+	}
+	f.buffer = append(f.buffer, evt)
+}

@@ -1,0 +1,87 @@
+package filters
+
+import "github.com/dop251/goja"
+
+func init() {
+	Register(&Spec{
+		Name: "wait", Args: "condition", Description: "Buffers up events until a condition is fulfilled",
+		Params: []Param{{"condition", "function", "Callback function that returns whether the condition is fulfilled"}},
+		Make: func(a *Args) (Template, error) {
+			fn, err := requireFunc(a, 0)
+			if err != nil {
+				return nil, err
+			}
+			return &waitTemplate{cond: fn}, nil
+		},
+	})
+}
+
+type waitTemplate struct{ cond goja.Callable }
+
+func (t *waitTemplate) New(s *Session, out Sink) Sink {
+	return &wait{t: t, s: s, out: out}
+}
+
+// wait holds events back until its condition is true, re-checking at each
+// event and whenever the context group is notified.
+type wait struct {
+	t         *waitTemplate
+	s         *Session
+	out       Sink
+	fulfilled bool
+	buffer    []Event
+	cancel    func()
+	ended     bool
+}
+
+func (f *wait) check() bool {
+	v, err := f.s.Call(f.t.cond)
+	if err != nil {
+		f.s.Abort(err)
+		return false
+	}
+	return v.ToBoolean()
+}
+
+func (f *wait) release() {
+	f.fulfilled = true
+	if f.cancel != nil {
+		f.cancel()
+		f.cancel = nil
+	}
+	buf := f.buffer
+	f.buffer = nil
+	for _, e := range buf {
+		f.out.Input(e)
+	}
+}
+
+func (f *wait) Input(evt Event) {
+	if f.fulfilled {
+		if !f.ended {
+			if evt.Kind() == KindSessionEnd {
+				f.ended = true
+			}
+			f.out.Input(evt)
+		}
+		return
+	}
+	if f.ended || f.s.aborted {
+		return
+	}
+	if evt.Kind() == KindSessionEnd {
+		f.ended = true
+	}
+	f.buffer = append(f.buffer, evt)
+	if f.check() {
+		f.release()
+		return
+	}
+	if f.cancel == nil && !f.s.aborted {
+		f.cancel = f.s.Context.Group.Subscribe(func() {
+			if !f.fulfilled && !f.s.aborted && f.check() {
+				f.release()
+			}
+		})
+	}
+}
