@@ -182,6 +182,11 @@ func (c *Conn) writeOut(q []*Data) (int, error) {
 	for _, d := range q {
 		total += d.size
 	}
+	if len(q) == 1 && len(q[0].chunks) == 1 {
+		// One buffer: a plain write is cheaper than writev.
+		_, err := c.nc.Write(q[0].chunks[0].b)
+		return total, err
+	}
 	if _, ok := c.nc.(*net.TCPConn); ok {
 		bufs := c.bufs[:0]
 		for _, d := range q {

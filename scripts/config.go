@@ -124,7 +124,7 @@ func (r *Runtime) newConfigObject(c *config) *goja.Object {
 			if err != nil {
 				r.throw("%s", err.Error())
 			}
-			decl := &filters.FilterDecl{Name: spec.Name, Template: tpl}
+			decl := &filters.FilterDecl{Name: spec.Name, Template: tpl, Location: r.location()}
 			if spec.Targets != nil {
 				decl.Module, decl.Targets = spec.Targets(args)
 			}
@@ -210,4 +210,20 @@ func (c *config) listen(call goja.FunctionCall) {
 	}
 	p := &filters.Pipeline{Name: spec.Addr(), Kind: filters.ListenPipeline, Module: c.m, Listen: spec}
 	c.add(p)
+}
+
+// location returns "file:line:col" of the script code calling into Go.
+func (r *Runtime) location() string {
+	for _, f := range r.rt.CaptureCallStack(4, nil) {
+		p := f.Position()
+		if p.Filename == "" || p.Line == 0 {
+			continue
+		}
+		col := p.Column
+		if p.Line == 1 {
+			col -= len(prefix)
+		}
+		return fmt.Sprintf("%s:%d:%d", p.Filename, p.Line, col)
+	}
+	return ""
 }

@@ -10,12 +10,18 @@ import (
 
 // GraphError is a pipeline graph that fails the load check.
 type GraphError struct {
-	Module  string
-	Message string // "pipeline not found: X" or "recursive pipeline: X"
-	Graph   string // the module's graph, printed before the error
+	Module   string
+	Message  string // "pipeline not found: X" or "recursive pipeline: X"
+	Graph    string // the module's graph, printed before the error
+	Location string // file:line:col of the filter naming the pipeline
 }
 
-func (e *GraphError) Error() string { return "[config] " + e.Message }
+func (e *GraphError) Error() string {
+	if e.Location != "" {
+		return e.Location + ": [config] " + e.Message
+	}
+	return "[config] " + e.Message
+}
 
 // checkGraph verifies that every pipeline a filter links to exists and that
 // no chain of links leads back to a pipeline already on the path. Every
@@ -36,7 +42,7 @@ func checkGraph(p *filters.Program) error {
 func walk(p *filters.Program, m *filters.Module, pl *filters.Pipeline, path []*filters.Pipeline) *GraphError {
 	for _, q := range path {
 		if q == pl {
-			return &GraphError{Message: "recursive pipeline: " + pl.Name}
+			return &GraphError{Message: "recursive pipeline: " + pl.Name, Location: loc(path)}
 		}
 	}
 	path = append(path, pl)
@@ -45,13 +51,13 @@ func walk(p *filters.Program, m *filters.Module, pl *filters.Pipeline, path []*f
 		if f.Module != "" {
 			tm = p.ByName[normalizeModule(f.Module)]
 			if tm == nil {
-				return &GraphError{Message: "module not found: " + f.Module}
+				return &GraphError{Message: "module not found: " + f.Module, Location: f.Location}
 			}
 		}
 		for _, t := range f.Targets {
 			sub := tm.Named[t]
 			if sub == nil {
-				return &GraphError{Message: "pipeline not found: " + t}
+				return &GraphError{Message: "pipeline not found: " + t, Location: f.Location}
 			}
 			if err := walk(p, tm, sub, path); err != nil {
 				return err
@@ -59,6 +65,18 @@ func walk(p *filters.Program, m *filters.Module, pl *filters.Pipeline, path []*f
 		}
 	}
 	return nil
+}
+
+// loc gives the location of the last filter on a path, for messages.
+func loc(path []*filters.Pipeline) string {
+	if n := len(path); n > 0 {
+		for i := len(path[n-1].Filters) - 1; i >= 0; i-- {
+			if f := path[n-1].Filters[i]; len(f.Targets) > 0 {
+				return f.Location
+			}
+		}
+	}
+	return ""
 }
 
 // GraphText draws a module's pipelines as a tree: root pipelines (listens,

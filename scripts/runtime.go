@@ -118,7 +118,11 @@ func (r *Runtime) loadModule(name string) (*filters.Module, error) {
 	if err != nil {
 		return nil, &LoadError{File: file, Message: "cannot open script: " + errors.Unwrap(err).Error()}
 	}
-	prog, err := goja.Compile(file, prefix+string(src)+"\n}", false)
+	ast, err := parser.ParseFile(nil, file, prefix+string(src)+"\n}", 0)
+	if err != nil {
+		return nil, r.syntaxError(file, string(src), err)
+	}
+	prog, err := goja.CompileAST(ast, false)
 	if err != nil {
 		return nil, r.syntaxError(file, string(src), err)
 	}
@@ -162,7 +166,7 @@ func describe(v goja.Value) string {
 }
 
 func (r *Runtime) syntaxError(file, src string, err error) error {
-	le := &LoadError{File: file, Message: "SyntaxError: " + err.Error()}
+	le := &LoadError{File: file, Message: err.Error()}
 	var perr *parser.Error
 	var plist parser.ErrorList
 	switch {
