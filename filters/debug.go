@@ -20,7 +20,7 @@ func init() {
 	Register(&Spec{
 		Name: "dump", Args: "[tag]", Description: "Outputs events to the standard output",
 		Params: []Param{{"tag", "string|function", "Tag that is printed alongside of the events"}},
-		Make: func(a *Args) (Template, error) { return &dumpTemplate{tag: NewLazy(a.Get(0))}, nil },
+		Make:   func(a *Args) (Template, error) { return &dumpTemplate{tag: NewLazy(a.Get(0))}, nil },
 	})
 }
 
