@@ -22,7 +22,6 @@ import (
 	"github.com/pipy-go/pipy/logging"
 	"github.com/pipy-go/pipy/worker"
 
-	_ "github.com/pipy-go/pipy/filters/all"
 )
 
 // Stamped at build time by build.sh.
