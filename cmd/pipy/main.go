@@ -21,7 +21,6 @@ import (
 	"github.com/pipy-go/pipy/filters"
 	"github.com/pipy-go/pipy/logging"
 	"github.com/pipy-go/pipy/worker"
-
 )
 
 // Stamped at build time by build.sh.
