@@ -119,6 +119,7 @@ type connect struct {
 	outEnded bool // SessionEnd output
 	retries  int
 	overflow bool
+	drain    *Timer
 }
 
 func (f *connect) Input(evt Event) {
@@ -162,13 +163,36 @@ func (f *connect) Input(evt Event) {
 		}
 	case *SessionEnd:
 		f.inEnded = true
-		if f.conn != nil {
-			f.conn.CloseWrite()
-		} else if !f.started {
-			f.outEnded = true
+		switch {
+		case f.conn != nil && e.Err != NoError:
+			// The downstream failed (e.g. the client reset): nobody will
+			// read an answer, so drop the upstream now.
+			f.conn.Abort()
+			f.end(TheSessionEnd)
+		case f.conn != nil:
+			// Half-close: let the upstream finish its answer, for a while.
+			f.halfClose()
+		case !f.started || e.Err != NoError:
+			f.end(TheSessionEnd)
 		}
 	}
 }
+
+// halfClose shuts down the upstream's write side and bounds how long its
+// answer may take.
+func (f *connect) halfClose() {
+	f.conn.CloseWrite()
+	f.drain = f.s.Env().Loop.AfterFunc(HalfCloseTimeout, func() {
+		if !f.outEnded {
+			f.conn.Abort()
+			f.end(TheSessionEnd)
+		}
+	})
+}
+
+// HalfCloseTimeout bounds how long an upstream connection is kept after its
+// session's input ended, waiting for the upstream to finish and close.
+var HalfCloseTimeout = 10 * time.Second
 
 // splitTarget splits "host:port" at the last colon; "[v6]:port" works too.
 func splitTarget(s string) (host, port string, ok bool) {
@@ -275,7 +299,7 @@ func (f *connect) dialed(nc net.Conn, err error) {
 	}
 	f.pending, f.queued = nil, 0
 	if f.inEnded {
-		c.CloseWrite()
+		f.halfClose()
 	}
 	group := f.s.Context.Group
 	go c.ReadLoop(func(d *Data) {
@@ -307,6 +331,7 @@ func (f *connect) end(e *SessionEnd) {
 		return
 	}
 	f.outEnded = true
+	f.drain.Stop()
 	for _, d := range f.pending {
 		d.Release()
 	}
