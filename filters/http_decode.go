@@ -266,7 +266,9 @@ func (f *httpDecoder) parseHead() {
 		}
 		return
 	}
-	h := &HTTPRequestHead{}
+	// One allocation holds both the event and the head.
+	rs := &requestStart{}
+	h := &rs.head
 	h.Headers = h.inline[:0]
 	method, rest, ok1 := strings.Cut(first, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
@@ -299,7 +301,8 @@ func (f *httpDecoder) parseHead() {
 	default:
 		f.keepAlive = !strings.EqualFold(proto, "HTTP/1.0")
 	}
-	f.out.Input(&MessageStart{Head: h})
+	rs.MessageStart.Head = h
+	f.out.Input(&rs.MessageStart)
 	switch {
 	case fr.chunked:
 		f.state = stChunkSize
@@ -369,4 +372,9 @@ func (f *httpDecoder) syntheticResponse(err ErrorCode) {
 	f.out.Input(&MessageStart{Head: h})
 	f.out.Input(TheMessageEnd)
 	f.out.Input(TheSessionEnd)
+}
+
+type requestStart struct {
+	MessageStart
+	head HTTPRequestHead
 }

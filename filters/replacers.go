@@ -165,9 +165,6 @@ func (f *replaceMessage) Input(evt Event) {
 		f.inside = false
 		start, body := f.start, f.body
 		f.start, f.body = nil, nil
-		if body == nil {
-			body = NewData()
-		}
 		if c := f.t.constant; c != nil {
 			f.out.Input(f.t.constStart)
 			if c.Body != nil {
@@ -175,6 +172,9 @@ func (f *replaceMessage) Input(evt Event) {
 			}
 			f.out.Input(TheMessageEnd)
 			return
+		}
+		if body == nil {
+			body = NewData()
 		}
 		v := f.t.r.Value
 		if f.t.r.Fn != nil {
