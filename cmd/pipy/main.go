@@ -230,17 +230,23 @@ func serve(w *worker.Worker, log hclog.Logger, sigs chan os.Signal) int {
 			if sig != syscall.SIGINT {
 				timeout = 10 * time.Second
 			}
-			force := make(chan struct{})
+			force, done := make(chan struct{}), make(chan struct{})
 			go func() {
-				for s := range sigs {
-					if s == syscall.SIGINT || s == syscall.SIGTERM || s == syscall.SIGQUIT {
-						log.Info("Forcing to shut down...")
-						close(force)
+				for {
+					select {
+					case s := <-sigs:
+						if s == syscall.SIGINT || s == syscall.SIGTERM || s == syscall.SIGQUIT {
+							log.Info("Forcing to shut down...")
+							close(force)
+							return
+						}
+					case <-done:
 						return
 					}
 				}
 			}()
 			w.Shutdown(force, timeout)
+			close(done)
 			log.Info("Stopped.")
 			fmt.Println("Done.")
 			return exitOK
