@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -302,7 +303,7 @@ func pooledAgain(buf *Buffer) bool {
 			b.Release()
 		}
 	}()
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 8; i++ {
 		b := GetBuffer()
 		taken = append(taken, b)
 		if b == buf {
@@ -327,15 +328,7 @@ func TestBufferReturnsToPoolOnlyAtZero(t *testing.T) {
 		t.Fatalf("refs = %d, want 0", refs(buf))
 	}
 	// after the last release the buffer is reusable (best effort check)
-	hit := false
-	for i := 0; i < 10 && !hit; i++ {
-		b := GetBuffer()
-		if b == buf {
-			hit = true
-		}
-		b.Release()
-	}
-	if !hit {
+	if !pooledAgain(buf) {
 		t.Log("pool did not hand the buffer out again (allowed by sync.Pool)")
 	}
 }
@@ -403,7 +396,7 @@ func TestParseDuration(t *testing.T) {
 }
 
 func TestParseDurationNonFinite(t *testing.T) {
-	t.Skip("BUG: ParseDuration accepts 'inf'/'nan'/'1e300' (strconv.ParseFloat) and returns an overflowed negative Duration with no error")
+	skipBug(t, "ParseDuration accepts 'inf'/'nan'/'1e300' (strconv.ParseFloat) and returns an overflowed negative Duration with no error")
 	for _, in := range []string{"inf", "nan", "1e300s", "Infinity"} {
 		if got, err := ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q) = %v, want an error", in, got)
@@ -440,11 +433,20 @@ func TestParseSize(t *testing.T) {
 }
 
 func TestParseSizeNonFinite(t *testing.T) {
-	t.Skip("BUG: ParseSize accepts 'inf'/'nan'/'1e30t' (strconv.ParseFloat) and returns an overflowed int64 with no error")
+	skipBug(t, "ParseSize accepts 'inf'/'nan'/'1e30t' (strconv.ParseFloat) and returns an overflowed int64 with no error")
 	for _, in := range []string{"inf", "nan", "1e30t"} {
 		if got, err := ParseSize(in); err == nil {
 			t.Errorf("ParseSize(%q) = %v, want an error", in, got)
 		}
+	}
+}
+
+// skipBug skips a test that demonstrates a known bug in non-test code.
+// Set PIPY_SHOW_BUGS=1 to run such tests and see them fail.
+func skipBug(t testing.TB, what string) {
+	t.Helper()
+	if os.Getenv("PIPY_SHOW_BUGS") == "" {
+		t.Skip("BUG: " + what)
 	}
 }
 

@@ -361,5 +361,3 @@ func TestBackpressureUploadToStalledUpstream(t *testing.T) {
 	c.close()
 	p.stopOK()
 }
-
-
