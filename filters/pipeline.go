@@ -1,7 +1,9 @@
 package filters
 
 import (
-	"fmt"
+	"net"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/dop251/goja"
@@ -74,7 +76,7 @@ type ListenSpec struct {
 }
 
 // Addr returns host:port.
-func (l *ListenSpec) Addr() string { return fmt.Sprintf("%s:%d", l.Host, l.Port) }
+func (l *ListenSpec) Addr() string { return net.JoinHostPort(l.Host, strconv.Itoa(l.Port)) }
 
 // TaskSpec describes a task() declaration.
 type TaskSpec struct {
@@ -341,7 +343,9 @@ func (s *Session) Abort(err error) {
 		return
 	}
 	s.aborted = true
-	s.Env().Log.Error(err.Error())
+	for _, line := range strings.Split(err.Error(), "\n") {
+		s.Env().Log.Error(line)
+	}
 	s.tail.Input(&SessionEnd{Err: RuntimeError, Message: err.Error()})
 }
 

@@ -31,6 +31,7 @@ type Runtime struct {
 
 	// per-module configuration state while loading
 	configs map[*filters.Module]*config
+	sources map[string]string // file -> source, for error excerpts
 	ports   map[int]string
 
 	protoEvent, protoData, protoMessageStart, protoMessageEnd, protoSessionEnd, protoMessage *goja.Object
@@ -77,6 +78,7 @@ func LoadModule(root, name string, env *filters.Env) (*filters.Program, error) {
 		root:    root,
 		env:     env,
 		configs: map[*filters.Module]*config{},
+		sources: map[string]string{},
 		ports:   map[int]string{},
 	}
 	r.prog = &filters.Program{Script: r, ByName: map[string]*filters.Module{}, Env: env}
@@ -118,6 +120,7 @@ func (r *Runtime) loadModule(name string) (*filters.Module, error) {
 	if err != nil {
 		return nil, &LoadError{File: file, Message: "cannot open script: " + errors.Unwrap(err).Error()}
 	}
+	r.sources[file] = string(src)
 	ast, err := parser.ParseFile(nil, file, prefix+string(src)+"\n}", 0)
 	if err != nil {
 		return nil, r.syntaxError(file, string(src), err)
@@ -183,6 +186,16 @@ func (r *Runtime) syntaxError(file, src string, err error) error {
 		le.Message = "SyntaxError: " + perr.Message
 	}
 	fixPos(le)
+	// The hidden closing brace after the source: an error there is an
+	// unexpected end of the input, at the end of the last line.
+	lines := strings.Split(strings.TrimRight(src, "\n"), "\n")
+	if le.Line > len(lines) {
+		last := strings.TrimRight(lines[len(lines)-1], "\r")
+		le.Line, le.Col = len(lines), len(last)+1
+		if strings.Contains(le.Message, "Unexpected token }") {
+			le.Message = "SyntaxError: Unexpected end of input"
+		}
+	}
 	le.Detail = sourceCaret(src, le.Line, le.Col)
 	return le
 }
@@ -270,6 +283,7 @@ type ScriptError struct {
 	File    string
 	Line    int
 	Col     int
+	Detail  []string // source line and caret
 	Stack   []string
 }
 
@@ -279,7 +293,7 @@ func (e *ScriptError) Error() string {
 		fmt.Fprintf(&b, "%s:%d:%d: ", e.File, e.Line, e.Col)
 	}
 	b.WriteString(e.Message)
-	for _, s := range e.Stack {
+	for _, s := range append(e.Detail, e.Stack...) {
 		b.WriteString("\n")
 		b.WriteString(s)
 	}
@@ -311,6 +325,7 @@ func (r *Runtime) runtimeError(err error) error {
 			if p.Line == 1 {
 				se.Col -= len(prefix)
 			}
+			se.Detail = sourceCaret(r.sources[p.Filename], se.Line, se.Col)
 			break
 		}
 	}
@@ -319,7 +334,12 @@ func (r *Runtime) runtimeError(err error) error {
 
 // throw raises a JS Error with msg from native code.
 func (r *Runtime) throw(format string, args ...any) {
-	panic(r.rt.NewGoError(fmt.Errorf(format, args...)))
+	ctor := r.rt.Get("Error").ToObject(r.rt)
+	o, err := r.rt.New(ctor, r.rt.ToValue(fmt.Sprintf(format, args...)))
+	if err != nil {
+		panic(err)
+	}
+	panic(o)
 }
 
 func (r *Runtime) throwType(format string, args ...any) {
