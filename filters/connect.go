@@ -294,6 +294,14 @@ func (f *connect) dialed(nc net.Conn, err error) {
 	}
 	c := NewConn(nc, env.Loop)
 	f.conn = c
+	f.s.OnEnd(func() {
+		// The session is over: nobody reads what the upstream says.
+		if !f.outEnded {
+			f.outEnded = true
+			f.drain.Stop()
+			c.Abort()
+		}
+	})
 	for _, d := range f.pending {
 		c.Write(d)
 	}

@@ -32,6 +32,11 @@ type fork struct {
 
 func (f *fork) start() bool {
 	f.started = true
+	f.s.OnEnd(func() {
+		for _, sub := range f.subs {
+			sub.End(NoError)
+		}
+	})
 	p := subPipeline(f.t.module, f.t.target)
 	if p == nil {
 		f.s.Env().Log.Error("[fork] unknown pipeline: " + f.t.target)

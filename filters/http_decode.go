@@ -216,6 +216,11 @@ func parseChunkSize(line []byte) (int64, bool) {
 	if s == "" || len(s) > 15 {
 		return 0, false
 	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return 0, false
+		}
+	}
 	n, err := strconv.ParseInt(s, 16, 64)
 	if err != nil || n < 0 {
 		return 0, false
@@ -236,7 +241,7 @@ func (f *httpDecoder) parseHead() {
 		proto, rest, _ := strings.Cut(first, " ")
 		code, text, _ := strings.Cut(rest, " ")
 		status, err := strconv.Atoi(code)
-		if !validProtocol(proto) || err != nil || len(code) != 3 {
+		if !validProtocol(proto) || err != nil || len(code) != 3 || !allDigits(code) || hasCTL(text) {
 			f.fail(502, "invalid status line")
 			return
 		}
@@ -272,7 +277,7 @@ func (f *httpDecoder) parseHead() {
 	h.Headers = h.inline[:0]
 	method, rest, ok1 := strings.Cut(first, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
-	if !ok1 || !ok2 || !isToken(method) || target == "" || strings.IndexByte(target, ' ') >= 0 || !validProtocol(proto) {
+	if !ok1 || !ok2 || !isToken(method) || target == "" || strings.IndexByte(target, ' ') >= 0 || hasCTL(target) || !validProtocol(proto) {
 		f.fail(400, "invalid request line")
 		return
 	}
@@ -338,11 +343,16 @@ func (f *httpDecoder) endMessage() {
 
 // fail handles a protocol error.
 func (f *httpDecoder) fail(status int, reason string) {
+	inHead := f.state == stHead
 	f.state = stDead
 	f.head.reset()
 	f.s.Env().Log.Warn(fmt.Sprintf("[%s] protocol error: %s", f.name(), reason))
 	if f.t.response {
-		f.syntheticResponse(ReadError)
+		if inHead {
+			f.syntheticResponse(ReadError)
+		} else {
+			f.out.Input(&SessionEnd{Err: ReadError, Message: reason})
+		}
 		return
 	}
 	if in := f.s.Context.Inbound; in != nil && in.Conn != nil && in.Responses == in.Requests {
@@ -377,4 +387,23 @@ func (f *httpDecoder) syntheticResponse(err ErrorCode) {
 type requestStart struct {
 	MessageStart
 	head HTTPRequestHead
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// hasCTL reports whether s holds a control character other than HTAB.
+func hasCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }

@@ -115,11 +115,11 @@ func (f *httpEncoder) encode() {
 			text = StatusText(status)
 		}
 		bodiless = h.bodiless()
-		buf = append(buf, proto...)
+		buf = appendSafe(buf, proto)
 		buf = append(buf, ' ')
 		buf = strconv.AppendInt(buf, int64(status), 10)
 		buf = append(buf, ' ')
-		buf = append(buf, text...)
+		buf = appendSafe(buf, text)
 		buf = append(buf, "\r\n"...)
 		h.eachHeader(func(name, value string) {
 			switch strings.ToLower(name) {
@@ -156,11 +156,11 @@ func (f *httpEncoder) encode() {
 		if proto == "" {
 			proto = "HTTP/1.1"
 		}
-		buf = append(buf, method...)
+		buf = appendSafe(buf, method)
 		buf = append(buf, ' ')
-		buf = append(buf, path...)
+		buf = appendSafe(buf, path)
 		buf = append(buf, ' ')
-		buf = append(buf, proto...)
+		buf = appendSafe(buf, proto)
 		buf = append(buf, "\r\n"...)
 		h.eachHeader(func(name, value string) {
 			switch strings.ToLower(name) {
@@ -198,17 +198,23 @@ func (f *httpEncoder) encode() {
 }
 
 func appendHeader(buf []byte, name, value string) []byte {
-	buf = append(buf, name...)
+	buf = appendSafe(buf, name)
 	buf = append(buf, ": "...)
-	// never let a value break the framing
-	for i := 0; i < len(value); i++ {
-		if c := value[i]; c == '\r' || c == '\n' {
-			value = strings.NewReplacer("\r", " ", "\n", " ").Replace(value)
-			break
-		}
-	}
-	buf = append(buf, value...)
+	buf = appendSafe(buf, value)
 	return append(buf, "\r\n"...)
+}
+
+// appendSafe appends s with CR and LF replaced by spaces, so that no value
+// given by a script can break the message framing.
+func appendSafe(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		buf = append(buf, c)
+	}
+	return buf
 }
 
 var statusTexts = map[int]string{

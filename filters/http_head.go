@@ -247,10 +247,14 @@ func parseHeaders(lines *headLines, hs []HeaderField, fr *framing, consumeConn b
 			continue
 		}
 		value := trimOWS(line[colon+1:])
+		if hasCTL(value) {
+			fr.bad = "control character in header value"
+			continue
+		}
 		switch name {
 		case "content-length":
 			n, err := strconv.ParseInt(value, 10, 64)
-			if err != nil || n < 0 || value[0] == '+' {
+			if err != nil || n < 0 || !allDigits(value) {
 				fr.bad = "invalid Content-Length"
 			} else if fr.contentLength >= 0 && fr.contentLength != n {
 				fr.bad = "conflicting Content-Length"

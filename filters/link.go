@@ -144,6 +144,8 @@ func (f *link) Input(evt Event) {
 			return
 		}
 		f.sub = p.NewSession(f.s.Context, f.out)
+		sub := f.sub
+		f.s.OnEnd(func() { sub.End(NoError) })
 		buf := f.buffer
 		f.buffer = nil
 		for _, e := range buf {

@@ -269,7 +269,7 @@ type Session struct {
 	entry    Sink
 	tail     sessionTail
 	aborted  bool
-	onDone   func()
+	onEnd    []func()
 }
 
 type sessionTail struct {
@@ -285,11 +285,19 @@ func (t *sessionTail) Input(evt Event) {
 	if evt.Kind() == KindSessionEnd {
 		t.done = true
 		t.s.Pipeline.ActiveN.Add(-1)
-		if t.s.onDone != nil {
-			t.s.onDone()
-		}
+		t.out.Input(evt)
+		t.s.runOnEnd()
+		return
 	}
 	t.out.Input(evt)
+}
+
+func (s *Session) runOnEnd() {
+	hooks := s.onEnd
+	s.onEnd = nil
+	for _, f := range hooks {
+		f()
+	}
 }
 
 // NewSession makes a session of p in context ctx whose output goes to out.
@@ -310,13 +318,32 @@ func (p *Pipeline) NewSession(ctx *Context, out Sink) *Session {
 // session was aborted or has ended is dropped.
 func (s *Session) Input(evt Event) {
 	if s.aborted || s.tail.done {
+		if d, ok := evt.(*Data); ok {
+			d.Release()
+		}
 		return
 	}
 	s.entry.Input(evt)
 }
 
-// OnDone registers f to run once when the session outputs its SessionEnd.
-func (s *Session) OnDone(f func()) { s.onDone = f }
+// OnEnd registers f to run once when the session has ended: it output its
+// SessionEnd, was aborted or was killed. Filters use it to end the
+// sub-sessions and connections they own.
+func (s *Session) OnEnd(f func()) { s.onEnd = append(s.onEnd, f) }
+
+// End ends a sub-session whose parent has ended: it is given a SessionEnd,
+// and killed if that does not finish it.
+func (s *Session) End(err ErrorCode) {
+	if s.tail.done {
+		return
+	}
+	if err == NoError {
+		s.Input(TheSessionEnd)
+	} else {
+		s.Input(&SessionEnd{Err: err})
+	}
+	s.Kill()
+}
 
 // Done reports whether the session has output its SessionEnd.
 func (s *Session) Done() bool { return s.tail.done }
@@ -361,7 +388,5 @@ func (s *Session) Kill() {
 	s.aborted = true
 	s.tail.done = true
 	s.Pipeline.ActiveN.Add(-1)
-	if s.onDone != nil {
-		s.onDone()
-	}
+	s.runOnEnd()
 }

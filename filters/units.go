@@ -2,6 +2,7 @@ package filters
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +26,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		unit, t = 24*time.Hour, t[:len(t)-1]
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || f < 0 {
+	if err != nil || !(f >= 0) || f*float64(unit) >= math.MaxInt64 {
 		return 0, fmt.Errorf("invalid duration: %q", s)
 	}
 	return time.Duration(f * float64(unit)), nil
@@ -52,7 +53,7 @@ func ParseSize(s string) (int64, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || f < 0 {
+	if err != nil || !(f >= 0) || f*float64(mul) >= math.MaxInt64 {
 		return 0, fmt.Errorf("invalid size: %q", s)
 	}
 	return int64(f * float64(mul)), nil

@@ -79,8 +79,14 @@ func (f *wait) Input(evt Event) {
 	}
 	if f.cancel == nil && !f.s.aborted {
 		f.cancel = f.s.Context.Group.Subscribe(func() {
-			if !f.fulfilled && !f.s.aborted && f.check() {
+			if !f.fulfilled && !f.s.aborted && !f.s.Done() && f.check() {
 				f.release()
+			}
+		})
+		f.s.OnEnd(func() {
+			if f.cancel != nil {
+				f.cancel()
+				f.cancel = nil
 			}
 		})
 	}
