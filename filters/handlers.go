@@ -26,7 +26,7 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				return &onEventTemplate{fn: fn, kind: h.kind, first: h.first}, nil
+				return &onEventTemplate{fn: fn, sel: selector{kind: h.kind, first: h.first}}, nil
 			},
 		})
 	}
@@ -67,9 +67,8 @@ func requireFunc(a *Args, i int) (goja.Callable, error) {
 }
 
 type onEventTemplate struct {
-	fn    goja.Callable
-	kind  EventKind
-	first bool
+	fn  goja.Callable
+	sel selector
 }
 
 func (t *onEventTemplate) New(s *Session, out Sink) Sink {
@@ -88,14 +87,7 @@ func (f *onEvent) Input(evt Event) {
 	if f.ended {
 		return
 	}
-	call := false
-	if f.t.first {
-		call = !f.started
-		f.started = true
-	} else {
-		call = evt.Kind() == f.t.kind
-	}
-	if call {
+	if f.t.sel.match(evt, &f.started) {
 		if _, err := f.s.Call(f.t.fn, f.s.Script().EventValue(evt)); err != nil {
 			f.s.Abort(err)
 			return
@@ -120,8 +112,7 @@ type onMessage struct {
 	t     *onMessageTemplate
 	s     *Session
 	out   Sink
-	start *MessageStart
-	body  *Data
+	msg   collector
 	ended bool
 }
 
@@ -131,19 +122,11 @@ func (f *onMessage) Input(evt Event) {
 	}
 	switch e := evt.(type) {
 	case *MessageStart:
-		f.start = e
-		f.body = NewData()
+		f.msg.begin(e)
 	case *Data:
-		if f.body != nil && e.size > 0 {
-			f.body.Push(e)
-		}
+		f.msg.add(e)
 	case *MessageEnd:
-		body := f.body
-		if body == nil {
-			body = NewData()
-		}
-		start := f.start
-		f.start, f.body = nil, nil
+		start, body := f.msg.take()
 		rt := f.s.Script()
 		var arg goja.Value
 		if f.t.bodyOnly {

@@ -115,13 +115,7 @@ func (f *httpDecoder) decode(d *Data) {
 			}
 			f.parseHead()
 		case stBody:
-			take := int64(d.size)
-			if take > f.remaining {
-				take = f.remaining
-			}
-			f.remaining -= take
-			f.out.Input(d.Shift(int(take)))
-			if f.remaining == 0 {
+			if f.passBody(d) {
 				f.endMessage()
 			}
 		case stUntilEnd:
@@ -146,13 +140,7 @@ func (f *httpDecoder) decode(d *Data) {
 				f.state = stChunkData
 			}
 		case stChunkData:
-			take := int64(d.size)
-			if take > f.remaining {
-				take = f.remaining
-			}
-			f.remaining -= take
-			f.out.Input(d.Shift(int(take)))
-			if f.remaining == 0 {
+			if f.passBody(d) {
 				f.state = stChunkCRLF
 			}
 		case stChunkCRLF:
@@ -186,6 +174,15 @@ func (f *httpDecoder) decode(d *Data) {
 	if f.state == stDead {
 		d.Release()
 	}
+}
+
+// passBody outputs up to f.remaining bytes of d as body and reports whether
+// the expected bytes are all through.
+func (f *httpDecoder) passBody(d *Data) bool {
+	take := min(int64(d.size), f.remaining)
+	f.remaining -= take
+	f.out.Input(d.Shift(int(take)))
+	return f.remaining == 0
 }
 
 // readLine moves bytes of d up to and including the next LF into acc

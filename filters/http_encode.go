@@ -33,13 +33,11 @@ func (t *httpEncoderTemplate) New(s *Session, out Sink) Sink {
 
 // httpEncoder frames whole messages as HTTP/1.1 with a Content-Length.
 type httpEncoder struct {
-	t      *httpEncoderTemplate
-	s      *Session
-	out    Sink
-	start  *MessageStart
-	body   *Data
-	inside bool
-	ended  bool
+	t     *httpEncoderTemplate
+	s     *Session
+	out   Sink
+	msg   collector
+	ended bool
 }
 
 // smallBody is the size up to which a body is copied next to the head, so
@@ -52,36 +50,21 @@ func (f *httpEncoder) Input(evt Event) {
 	}
 	switch e := evt.(type) {
 	case *MessageStart:
-		f.start, f.inside = e, true
+		f.msg.begin(e)
 	case *Data:
-		if !f.inside {
-			e.Release()
-			return
-		}
-		if e.size == 0 {
-			return
-		}
-		if f.body == nil {
-			f.body = e
-		} else {
-			f.body.Push(e)
-			e.Release()
-		}
+		f.msg.add(e)
+		e.Release()
 	case *MessageEnd:
-		if !f.inside {
-			return
+		if f.msg.inside {
+			f.encode(f.msg.take())
 		}
-		f.inside = false
-		f.encode()
 	case *SessionEnd:
 		f.ended = true
 		f.out.Input(e)
 	}
 }
 
-func (f *httpEncoder) encode() {
-	start, body := f.start, f.body
-	f.start, f.body = nil, nil
+func (f *httpEncoder) encode(start *MessageStart, body *Data) {
 	headVal := start.Head
 	if f.t.head.IsSet() {
 		v, err := f.t.head.Eval(f.s)
@@ -94,10 +77,7 @@ func (f *httpEncoder) encode() {
 		}
 	}
 	h := viewHead(headVal)
-	size := 0
-	if body != nil {
-		size = body.size
-	}
+	size := body.size
 	buf := make([]byte, 0, 128+min(size, smallBody))
 	close := false
 	bodiless := false
@@ -177,7 +157,7 @@ func (f *httpEncoder) encode() {
 	}
 	buf = append(buf, "\r\n"...)
 	f.out.Input(start)
-	if body != nil && !bodiless && size <= smallBody {
+	if !bodiless && size <= smallBody {
 		buf = body.AppendTo(buf)
 		body.Release()
 		body = nil

@@ -11,7 +11,7 @@ func init() {
 		Name: "replaceSessionStart", Args: "callback", Description: "Replaces the initial event in a session",
 		Params: []Param{{"callback", "object|function", param}},
 		Make: func(a *Args) (Template, error) {
-			return &replaceEventTemplate{name: "replaceSessionStart", r: NewLazy(a.Get(0)), first: true}, nil
+			return &replaceEventTemplate{name: "replaceSessionStart", r: NewLazy(a.Get(0)), sel: selector{first: true}}, nil
 		},
 	})
 	for _, x := range []struct {
@@ -28,7 +28,7 @@ func init() {
 			Name: x.name, Args: "[replacement]", Description: x.desc,
 			Params: []Param{{"replacement", "object|function", param}},
 			Make: func(a *Args) (Template, error) {
-				return &replaceEventTemplate{name: x.name, r: NewLazy(a.Get(0)), kind: x.kind}, nil
+				return &replaceEventTemplate{name: x.name, r: NewLazy(a.Get(0)), sel: selector{kind: x.kind}}, nil
 			},
 		})
 	}
@@ -63,10 +63,9 @@ func nonNullHead(v goja.Value) any {
 }
 
 type replaceEventTemplate struct {
-	name  string
-	r     Lazy
-	kind  EventKind
-	first bool
+	name string
+	r    Lazy
+	sel  selector
 }
 
 func (t *replaceEventTemplate) New(s *Session, out Sink) Sink {
@@ -88,14 +87,7 @@ func (f *replaceEvent) Input(evt Event) {
 	if evt.Kind() == KindSessionEnd {
 		f.ended = true
 	}
-	hit := false
-	if f.t.first {
-		hit = !f.started
-		f.started = true
-	} else {
-		hit = evt.Kind() == f.t.kind
-	}
-	if !hit {
+	if !f.t.sel.match(evt, &f.started) {
 		f.out.Input(evt)
 		return
 	}
@@ -123,13 +115,11 @@ func (t *replaceMessageTemplate) New(s *Session, out Sink) Sink {
 }
 
 type replaceMessage struct {
-	t      *replaceMessageTemplate
-	s      *Session
-	out    Sink
-	start  *MessageStart
-	body   *Data
-	inside bool
-	ended  bool
+	t     *replaceMessageTemplate
+	s     *Session
+	out   Sink
+	msg   collector
+	ended bool
 }
 
 func (f *replaceMessage) Input(evt Event) {
@@ -138,34 +128,28 @@ func (f *replaceMessage) Input(evt Event) {
 	}
 	switch e := evt.(type) {
 	case *MessageStart:
-		f.inside = true
-		f.start = e
+		f.msg.begin(e)
 		if f.t.bodyOnly {
 			f.out.Input(e)
 		}
-		if f.t.r.Fn != nil {
-			f.body = NewData()
-		}
 		return
 	case *Data:
-		if !f.inside {
+		if !f.msg.inside {
 			f.out.Input(e)
 			return
 		}
-		if f.body != nil && e.size > 0 {
-			f.body.Push(e)
+		if f.t.r.Fn != nil {
+			f.msg.add(e)
 		}
 		e.Release()
 		return
 	case *MessageEnd:
-		if !f.inside && !f.t.bodyOnly {
+		if !f.msg.inside && !f.t.bodyOnly {
 			f.out.Input(e)
 			return
 		}
-		f.inside = false
-		start, body := f.start, f.body
-		f.start, f.body = nil, nil
 		if c := f.t.constant; c != nil {
+			f.msg.drop()
 			f.out.Input(f.t.constStart)
 			if c.Body != nil {
 				f.out.Input(c.Body.Clone())
@@ -173,9 +157,7 @@ func (f *replaceMessage) Input(evt Event) {
 			f.out.Input(TheMessageEnd)
 			return
 		}
-		if body == nil {
-			body = NewData()
-		}
+		start, body := f.msg.take()
 		v := f.t.r.Value
 		if f.t.r.Fn != nil {
 			rt := f.s.Script()
