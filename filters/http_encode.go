@@ -52,8 +52,7 @@ func (f *httpEncoder) Input(evt Event) {
 	case *MessageStart:
 		f.msg.begin(e)
 	case *Data:
-		f.msg.add(e)
-		e.Release()
+		f.msg.addOwned(e)
 	case *MessageEnd:
 		if f.msg.inside {
 			f.encode(f.msg.take())
