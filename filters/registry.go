@@ -124,6 +124,8 @@ type Args struct {
 	Module *Module
 	Script Script
 	RT     *goja.Runtime
+	// Load loads another module of the program by name (for use()).
+	Load func(name string) (*Module, error)
 }
 
 // Len returns the number of arguments.

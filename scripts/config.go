@@ -119,7 +119,7 @@ func (r *Runtime) newConfigObject(c *config) *goja.Object {
 			if c.cur == nil {
 				r.throw("no pipeline found")
 			}
-			args := &filters.Args{Filter: spec.Name, Values: call.Arguments, Module: c.m, Script: r, RT: r.rt}
+			args := &filters.Args{Filter: spec.Name, Values: call.Arguments, Module: c.m, Script: r, RT: r.rt, Load: r.useModule}
 			tpl, err := spec.Make(args)
 			if err != nil {
 				r.throw("%s", err.Error())
@@ -226,4 +226,19 @@ func (r *Runtime) location() string {
 		return fmt.Sprintf("%s:%d:%d", p.Filename, p.Line, col)
 	}
 	return ""
+}
+
+// useModule loads a module named by use(), resolving it against the root
+// directory, while the current module is loading.
+func (r *Runtime) useModule(name string) (*filters.Module, error) {
+	saved := r.loading
+	m, err := r.loadModule(name)
+	r.loading = saved
+	if saved != nil {
+		r.rt.Set("__ctx", r.rt.NewDynamicObject(&ctxObject{r: r, m: saved}))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot load module %s: %w", normalizeModule(name), err)
+	}
+	return m, nil
 }

@@ -229,6 +229,19 @@ func decodeString(s, enc string) ([]byte, error) {
 }
 
 func (r *Runtime) makeClass(name string, parent *goja.Object, ctor func(call goja.ConstructorCall) *goja.Object) (*goja.Object, *goja.Object) {
+	c, proto := r.newClass(parent, ctor)
+	r.rt.Set(name, c)
+	return c, proto
+}
+
+// makeClassOn defines a class as a property of obj (e.g. http.File).
+func (r *Runtime) makeClassOn(obj *goja.Object, name string, ctor func(call goja.ConstructorCall) *goja.Object) (*goja.Object, *goja.Object) {
+	c, proto := r.newClass(nil, ctor)
+	obj.Set(name, c)
+	return c, proto
+}
+
+func (r *Runtime) newClass(parent *goja.Object, ctor func(call goja.ConstructorCall) *goja.Object) (*goja.Object, *goja.Object) {
 	proto := r.rt.NewObject()
 	if parent != nil {
 		proto.SetPrototype(parent)
@@ -236,7 +249,6 @@ func (r *Runtime) makeClass(name string, parent *goja.Object, ctor func(call goj
 	c := r.rt.ToValue(ctor).(*goja.Object)
 	c.DefineDataProperty("prototype", proto, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
 	proto.DefineDataProperty("constructor", c, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
-	r.rt.Set(name, c)
 	return c, proto
 }
 

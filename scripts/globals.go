@@ -17,6 +17,10 @@ func (r *Runtime) installGlobals() {
 	r.installPipy()
 	r.installConsole()
 	r.installOS()
+	r.installJSON()
+	r.installSession()
+	r.installRepeat()
+	r.installHTTP()
 	r.rt.Set("algo", algo.New(r.rt))
 }
 

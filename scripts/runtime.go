@@ -34,6 +34,7 @@ type Runtime struct {
 	sources map[string]string // file -> source, for error excerpts
 	ports   map[int]string
 
+	protoSession, protoFile                                                                  *goja.Object
 	protoEvent, protoData, protoMessageStart, protoMessageEnd, protoSessionEnd, protoMessage *goja.Object
 	ctorData, ctorMessage                                                                    *goja.Object
 	refError                                                                                 *goja.Object

@@ -248,6 +248,8 @@ func (w *Worker) StopAccepting() {
 		t.stop()
 	}
 	w.tasks = nil
+	// Children started by exec() would keep their sessions open forever.
+	filters.TerminateChildren()
 }
 
 // ActiveSessions counts the sessions of the running and stale programs that

@@ -1,0 +1,151 @@
+package filters
+
+func init() {
+	Register(&Spec{
+		Name: "demux", Args: "target", Description: "Sends messages to a different pipeline with each one in its own session and context",
+		Params: []Param{{"target", "string", "Name of the pipeline to send messages to"}},
+		Make: func(a *Args) (Template, error) {
+			name, err := requireString(a, 0)
+			if err != nil {
+				return nil, err
+			}
+			return &demuxTemplate{target: name, module: a.Module}, nil
+		},
+		Targets: firstTarget,
+	})
+}
+
+type demuxTemplate struct {
+	target string
+	module *Module
+}
+
+func (t *demuxTemplate) New(s *Session, out Sink) Sink {
+	return &demux{t: t, s: s, out: out}
+}
+
+// demux gives each message its own sub-session with a derived context and
+// puts the answers back in request order: the oldest unfinished answer is
+// streamed as it comes, later ones are held until their turn. Only each
+// sub-session's first message is passed on.
+type demux struct {
+	t       *demuxTemplate
+	s       *Session
+	out     Sink
+	queue   []*demuxSub // answers not yet complete, oldest first
+	current *demuxSub   // the sub-session receiving input
+	ended   bool        // input SessionEnd seen
+	closed  bool        // SessionEnd output
+	hooked  bool
+}
+
+type demuxSub struct {
+	d        *demux
+	s        *Session
+	held     []Event
+	complete bool
+}
+
+func (f *demux) Input(evt Event) {
+	if f.ended {
+		if d, ok := evt.(*Data); ok {
+			d.Release()
+		}
+		return
+	}
+	switch e := evt.(type) {
+	case *MessageStart:
+		p := subPipeline(f.t.module, f.t.target)
+		if p == nil {
+			f.s.Abort(errorf("[demux] unknown pipeline: %s", f.t.target))
+			return
+		}
+		if !f.hooked {
+			f.hooked = true
+			f.s.OnEnd(func() {
+				for _, sub := range f.queue {
+					sub.s.End(NoError)
+				}
+			})
+		}
+		sub := &demuxSub{d: f}
+		f.queue = append(f.queue, sub)
+		f.current = sub
+		sub.s = p.NewSession(f.s.Context.Derive(), sub)
+		sub.s.Input(e)
+	case *Data:
+		if f.current != nil {
+			f.current.s.Input(e)
+		} else {
+			e.Release()
+		}
+	case *MessageEnd:
+		if cur := f.current; cur != nil {
+			f.current = nil
+			cur.s.Input(e)
+		}
+	case *SessionEnd:
+		f.ended = true
+		f.maybeClose()
+	}
+}
+
+// Input receives the sub-session's output.
+func (sub *demuxSub) Input(evt Event) {
+	f := sub.d
+	if sub.complete {
+		if d, ok := evt.(*Data); ok {
+			d.Release()
+		}
+		return
+	}
+	head := len(f.queue) > 0 && f.queue[0] == sub
+	switch evt.Kind() {
+	case KindSessionEnd:
+		sub.complete = true
+	case KindMessageEnd:
+		sub.complete = true
+		sub.deliver(evt, head)
+	default:
+		sub.deliver(evt, head)
+	}
+	if sub.complete && head {
+		f.advance()
+	}
+}
+
+func (sub *demuxSub) deliver(evt Event, head bool) {
+	if head {
+		sub.d.out.Input(evt)
+	} else {
+		sub.held = append(sub.held, evt)
+	}
+}
+
+// advance pops completed answers off the queue, flushing what the next ones
+// have produced so far.
+func (f *demux) advance() {
+	for len(f.queue) > 0 && f.queue[0].complete {
+		f.queue[0] = nil
+		f.queue = f.queue[1:]
+		if len(f.queue) == 0 {
+			break
+		}
+		next := f.queue[0]
+		held := next.held
+		next.held = nil
+		for _, e := range held {
+			f.out.Input(e)
+		}
+	}
+	f.maybeClose()
+}
+
+// maybeClose outputs SessionEnd once the input has ended and every pending
+// answer has been delivered.
+func (f *demux) maybeClose() {
+	if f.ended && len(f.queue) == 0 && !f.closed {
+		f.closed = true
+		f.out.Input(TheSessionEnd)
+	}
+}

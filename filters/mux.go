@@ -1,0 +1,250 @@
+package filters
+
+import (
+	"time"
+
+	"github.com/dop251/goja"
+)
+
+func init() {
+	Register(&Spec{
+		Name: "mux", Args: "target[, selector]", Description: "Sends messages from different sessions to a shared pipeline session",
+		Params: []Param{
+			{"target", "string", "Name of the pipeline to send messages to"},
+			{"selector", "function", "Callback function that gives the name of a session for reuse"},
+		},
+		Make: func(a *Args) (Template, error) {
+			name, err := requireString(a, 0)
+			if err != nil {
+				return nil, err
+			}
+			sel, err := a.Func(1)
+			if err != nil {
+				return nil, err
+			}
+			return &muxTemplate{target: name, module: a.Module, selector: sel, pool: map[string]*muxShared{}}, nil
+		},
+		Targets: firstTarget,
+	})
+}
+
+// Limits of a shared mux session.
+const (
+	MuxMaxOutstanding = 100
+	MuxIdleTimeout    = 10 * time.Second
+)
+
+// muxTemplate owns the pool of shared sessions of one mux() declaration.
+type muxTemplate struct {
+	target   string
+	module   *Module
+	selector goja.Callable
+	pool     map[string]*muxShared
+}
+
+// muxShared is one shared session and the requests waiting for its answers.
+type muxShared struct {
+	t       *muxTemplate
+	key     string
+	s       *Session
+	waiting []*mux // owners of outstanding requests, oldest first
+	users   int
+	idle    *Timer
+}
+
+func (t *muxTemplate) New(s *Session, out Sink) Sink {
+	return &mux{t: t, s: s, out: out}
+}
+
+// mux collects each message of its session and submits it whole to a
+// shared session; answers come back first in, first out.
+type mux struct {
+	t           *muxTemplate
+	s           *Session
+	out         Sink
+	key         string
+	keyed       bool
+	shared      *muxShared
+	msg         collector
+	outstanding int
+	ended       bool // input SessionEnd seen
+	closed      bool // SessionEnd output
+}
+
+func (f *mux) Input(evt Event) {
+	if f.ended {
+		if d, ok := evt.(*Data); ok {
+			d.Release()
+		}
+		return
+	}
+	if !f.keyed {
+		f.keyed = true
+		if f.t.selector != nil {
+			v, err := f.s.Call(f.t.selector)
+			if err != nil {
+				f.s.Abort(err)
+				return
+			}
+			f.key = "undefined"
+			if v != nil {
+				f.key = v.String()
+			}
+		}
+		f.s.OnEnd(f.release)
+	}
+	switch e := evt.(type) {
+	case *MessageStart:
+		f.msg.begin(e)
+	case *Data:
+		f.msg.add(e)
+		e.Release()
+	case *MessageEnd:
+		if f.msg.inside {
+			start, body := f.msg.take()
+			f.submit(start, body)
+		}
+	case *SessionEnd:
+		f.ended = true
+		f.maybeClose()
+	}
+}
+
+// sharedSession returns the live shared session for the key, making one
+// (with a context derived from this session's) when needed.
+func (f *mux) sharedSession() *muxShared {
+	sh := f.t.pool[f.key]
+	if sh != nil && !sh.s.Done() {
+		if f.shared != sh {
+			f.useShared(sh)
+		}
+		return sh
+	}
+	p := subPipeline(f.t.module, f.t.target)
+	if p == nil {
+		return nil
+	}
+	sh = &muxShared{t: f.t, key: f.key}
+	sh.s = p.NewSession(f.s.Context.Derive(), SinkFunc(sh.answer))
+	f.t.pool[f.key] = sh
+	f.useShared(sh)
+	return sh
+}
+
+func (f *mux) useShared(sh *muxShared) {
+	if f.shared != nil {
+		f.shared.unuse()
+	}
+	f.shared = sh
+	sh.users++
+	sh.idle.Stop()
+	sh.idle = nil
+}
+
+func (f *mux) submit(start *MessageStart, body *Data) {
+	sh := f.sharedSession()
+	if sh == nil {
+		f.s.Abort(errorf("[mux] unknown pipeline: %s", f.t.target))
+		return
+	}
+	if len(sh.waiting) >= MuxMaxOutstanding {
+		f.s.Env().Log.Error("[mux] buffer overflow")
+		waiting := sh.waiting
+		sh.waiting = nil
+		for _, w := range waiting {
+			w.outstanding--
+			w.deliver(&SessionEnd{Err: BufferOverflow})
+		}
+		f.deliver(&SessionEnd{Err: BufferOverflow})
+		return
+	}
+	sh.waiting = append(sh.waiting, f)
+	f.outstanding++
+	sh.s.Input(&MessageStart{Head: start.Head})
+	if body.size > 0 {
+		sh.s.Input(body)
+	}
+	sh.s.Input(TheMessageEnd)
+}
+
+// answer routes the shared session's output to the owner of the oldest
+// outstanding request.
+func (sh *muxShared) answer(evt Event) {
+	if evt.Kind() == KindSessionEnd {
+		waiting := sh.waiting
+		sh.waiting = nil
+		for _, w := range waiting {
+			w.outstanding--
+			w.deliver(evt)
+		}
+		if sh.t.pool[sh.key] == sh {
+			delete(sh.t.pool, sh.key)
+		}
+		sh.idle.Stop()
+		return
+	}
+	if len(sh.waiting) == 0 {
+		if d, ok := evt.(*Data); ok {
+			d.Release()
+		}
+		return
+	}
+	w := sh.waiting[0]
+	if evt.Kind() == KindMessageEnd {
+		sh.waiting[0] = nil
+		sh.waiting = sh.waiting[1:]
+		w.outstanding--
+		w.deliver(evt)
+		w.maybeClose()
+		return
+	}
+	w.deliver(evt)
+}
+
+func (f *mux) deliver(evt Event) {
+	if f.closed {
+		if d, ok := evt.(*Data); ok {
+			d.Release()
+		}
+		return
+	}
+	if evt.Kind() == KindSessionEnd {
+		f.closed = true
+	}
+	f.out.Input(evt)
+}
+
+// maybeClose ends the session's output once its input has ended and all of
+// its answers have been delivered.
+func (f *mux) maybeClose() {
+	if f.ended && f.outstanding == 0 && !f.closed {
+		f.closed = true
+		f.out.Input(TheSessionEnd)
+	}
+}
+
+// release gives up this session's share of the shared session.
+func (f *mux) release() {
+	if f.shared != nil {
+		f.shared.unuse()
+		f.shared = nil
+	}
+}
+
+// unuse drops one user; the last one arms the idle timer that ends the
+// shared session unless it is used again.
+func (sh *muxShared) unuse() {
+	sh.users--
+	if sh.users > 0 || sh.s.Done() {
+		return
+	}
+	sh.idle.Stop()
+	sh.idle = sh.s.Env().Loop.AfterFunc(MuxIdleTimeout, func() {
+		if sh.users == 0 {
+			if sh.t.pool[sh.key] == sh {
+				delete(sh.t.pool, sh.key)
+			}
+			sh.s.End(NoError)
+		}
+	})
+}
