@@ -10,7 +10,11 @@ import (
 
 	"github.com/pipy-go/pipy/filters"
 	"github.com/pipy-go/pipy/scripts/algo"
+	"github.com/pipy-go/pipy/scripts/crypto"
 )
+
+// newData makes a script Data holding b (handed to API packages).
+func (r *Runtime) newData(b []byte) goja.Value { return r.dataValue(filters.NewDataBytes(b)) }
 
 func (r *Runtime) installGlobals() {
 	r.installEvents()
@@ -22,6 +26,7 @@ func (r *Runtime) installGlobals() {
 	r.installRepeat()
 	r.installHTTP()
 	r.rt.Set("algo", algo.New(r.rt))
+	r.rt.Set("crypto", crypto.New(r.rt, r.newData))
 }
 
 func (r *Runtime) installConsole() {
