@@ -1,8 +1,11 @@
 package scripts
 
 import (
+	"github.com/pipy-go/pipy/scripts/algo"
 	"github.com/pipy-go/pipy/scripts/apidoc"
 	"github.com/pipy-go/pipy/scripts/crypto"
+	"github.com/pipy-go/pipy/scripts/netmask"
+	"github.com/pipy-go/pipy/scripts/url"
 )
 
 // APIDocs returns the reference of every global a script can use, in the
@@ -13,7 +16,10 @@ func APIDocs() []apidoc.Group {
 	all = append(all, jsonDocs)
 	all = append(all, sessionDocs...)
 	all = append(all, httpDocs)
+	all = append(all, algo.Docs...)
 	all = append(all, crypto.Docs...)
+	all = append(all, url.Docs...)
+	all = append(all, netmask.Docs...)
 	// (API packages are appended here as they land.)
 	return all
 }

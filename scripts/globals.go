@@ -11,6 +11,8 @@ import (
 	"github.com/pipy-go/pipy/filters"
 	"github.com/pipy-go/pipy/scripts/algo"
 	"github.com/pipy-go/pipy/scripts/crypto"
+	"github.com/pipy-go/pipy/scripts/netmask"
+	"github.com/pipy-go/pipy/scripts/url"
 )
 
 // newData makes a script Data holding b (handed to API packages).
@@ -27,6 +29,8 @@ func (r *Runtime) installGlobals() {
 	r.installHTTP()
 	r.rt.Set("algo", algo.New(r.rt))
 	r.rt.Set("crypto", crypto.New(r.rt, r.newData))
+	r.rt.Set("URL", url.New(r.rt))
+	r.rt.Set("Netmask", netmask.New(r.rt))
 }
 
 func (r *Runtime) installConsole() {

@@ -12,6 +12,9 @@ import (
 //	new algo.RoundRobinLoadBalancer([weights]) .set(target, weight), .select([tag])
 //	new algo.LeastWorkLoadBalancer([weights])  .set(target, weight), .select([tag]), .deselect(target)
 //	new algo.HashingLoadBalancer([targets])    .add(target), .select(tag)
+//	new algo.Cache(allocate[, free])           .get(key), .clear()
+//	new algo.ResourcePool(allocator)           .allocate([pool[, tenant]]), .free(resource), .freeTenant(tenant)
+//	new algo.Percentile(scores)                .score(x), .calculate(p), .reset()
 //	algo.hash(value)
 //
 // rules and weights are objects read in property order ({pattern: value},
@@ -20,7 +23,14 @@ import (
 // exceptions: an invalid pattern as a GoError wrapping
 // [ErrInvalidURLPattern] ("invalid URL pattern"), a missing
 // HashingLoadBalancer.select tag as a TypeError ("requires 1 or more
-// arguments").
+// arguments"), unordered Percentile scores as a GoError wrapping
+// [ErrScoresNotAscending] ("scores are not in ascending order"), a
+// callback argument that is not a function as a TypeError.
+//
+// Cache and ResourcePool compare keys, pools, tenants and resources like a
+// JavaScript Map (see [Key]). Their callbacks (allocate, free, allocator)
+// are called with this = undefined; an exception they throw propagates to
+// the script that called get, clear or allocate.
 //
 // Methods are own, non-enumerable properties of each instance (native
 // functions closing over the Go value), so calls involve no reflection.
@@ -42,6 +52,15 @@ func New(rt *goja.Runtime) *goja.Object {
 	}))
 	o.Set("HashingLoadBalancer", constructor(rt, "HashingLoadBalancer", 1, func(call goja.ConstructorCall) {
 		initHashing(rt, call)
+	}))
+	o.Set("Cache", constructor(rt, "Cache", 1, func(call goja.ConstructorCall) {
+		initCache(rt, call)
+	}))
+	o.Set("ResourcePool", constructor(rt, "ResourcePool", 1, func(call goja.ConstructorCall) {
+		initResourcePool(rt, call)
+	}))
+	o.Set("Percentile", constructor(rt, "Percentile", 1, func(call goja.ConstructorCall) {
+		initPercentile(rt, call)
 	}))
 	hash := rt.ToValue(func(call goja.FunctionCall) goja.Value {
 		return rt.ToValue(int64(Hash(call.Argument(0).String())))
