@@ -31,7 +31,7 @@ func splitModes(in string) map[string][]string {
 		}
 	}
 	bytes := make([]string, len(in))
-	for i := range in {
+	for i := 0; i < len(in); i++ {
 		bytes[i] = in[i : i+1]
 	}
 	modes["bytewise"] = bytes
