@@ -43,6 +43,11 @@ type Conn struct {
 
 	// BytesIn and BytesOut count traffic (loop lock for BytesIn, wmu for out).
 	BytesIn, BytesOut int64
+
+	// ReadAfterWriteError keeps the read side open when a write fails (a
+	// child process that exits without reading its input still has output
+	// to be read); the write side is shut down and later writes dropped.
+	ReadAfterWriteError bool
 }
 
 // NewConn wraps nc for use with loop l.
@@ -171,6 +176,17 @@ func (c *Conn) flush() {
 		c.wcond.Broadcast()
 		if err != nil {
 			c.werr = err
+			if c.ReadAfterWriteError {
+				for _, d := range c.queue {
+					d.Release()
+				}
+				c.queue, c.queued = c.queue[:0], 0
+				if cw, ok := c.nc.(closeWriter); ok {
+					cw.CloseWrite()
+				}
+				c.wcond.Broadcast()
+				return
+			}
 			c.closeLocked()
 			return
 		}

@@ -126,8 +126,11 @@ func (sub *demuxSub) deliver(evt Event, head bool) {
 // have produced so far.
 func (f *demux) advance() {
 	for len(f.queue) > 0 && f.queue[0].complete {
+		done := f.queue[0]
 		f.queue[0] = nil
 		f.queue = f.queue[1:]
+		// Its answer is through; later output would be dropped anyway.
+		done.s.End(NoError)
 		if len(f.queue) == 0 {
 			break
 		}

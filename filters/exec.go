@@ -173,6 +173,7 @@ func (f *execFilter) spawned(argv []string, nc net.Conn, cmd *exec.Cmd, err erro
 	f.proc = cmd.Process
 	children.Store(cmd.Process, struct{}{})
 	c := NewConn(nc, env.Loop)
+	c.ReadAfterWriteError = true
 	f.conn = c
 	if f.outEnded || f.s.Done() {
 		f.kill()

@@ -29,10 +29,10 @@ func init() {
 }
 
 // Limits of a shared mux session.
-const (
-	MuxMaxOutstanding = 100
-	MuxIdleTimeout    = 10 * time.Second
-)
+const MuxMaxOutstanding = 100
+
+// MuxIdleTimeout is how long a shared mux session with no users is kept.
+var MuxIdleTimeout = 10 * time.Second
 
 // muxTemplate owns the pool of shared sessions of one mux() declaration.
 type muxTemplate struct {
@@ -149,8 +149,14 @@ func (f *mux) submit(start *MessageStart, body *Data) {
 	}
 	if len(sh.waiting) >= MuxMaxOutstanding {
 		f.s.Env().Log.Error("[mux] buffer overflow")
+		// The shared session still holds the dropped requests: retire it,
+		// so their answers cannot reach later requests.
+		if f.t.pool[f.key] == sh {
+			delete(f.t.pool, f.key)
+		}
 		waiting := sh.waiting
 		sh.waiting = nil
+		sh.s.End(NoError)
 		for _, w := range waiting {
 			w.outstanding--
 			w.deliver(&SessionEnd{Err: BufferOverflow})

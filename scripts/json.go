@@ -30,8 +30,34 @@ func (r *Runtime) installJSON() {
 		}
 		return tryParse(r.rt.ToValue(d.String()), call.Arguments[min(1, len(call.Arguments)):]...)
 	})
+	// A function replacer also gets the holder as its third argument.
+	withHolder := func(args []goja.Value) []goja.Value {
+		if len(args) < 2 {
+			return args
+		}
+		fn, ok := goja.AssertFunction(args[1])
+		if !ok {
+			return args
+		}
+		out := append([]goja.Value(nil), args...)
+		out[1] = r.rt.ToValue(func(call goja.FunctionCall) goja.Value {
+			v, err := fn(call.This, call.Argument(0), call.Argument(1), call.This)
+			if err != nil {
+				panic(err)
+			}
+			return v
+		})
+		return out
+	}
+	j.Set("stringify", func(call goja.FunctionCall) goja.Value {
+		v, err := stringify(j, withHolder(call.Arguments)...)
+		if err != nil {
+			panic(err)
+		}
+		return v
+	})
 	j.Set("encode", func(call goja.FunctionCall) goja.Value {
-		v, err := stringify(j, call.Arguments...)
+		v, err := stringify(j, withHolder(call.Arguments)...)
 		if err != nil {
 			panic(err)
 		}

@@ -1,0 +1,304 @@
+package filters_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pipy-go/pipy/filters"
+)
+
+const muxScript = `pipy({_key: '', _c: 0, _g: {made: 0, go: false}})
+.pipeline('p')
+  .mux('shared', () => _key)
+.pipeline('shared')
+  .onSessionStart(() => _g.made++)
+  .replaceMessage(m => new Message(_key + '#' + (++_c) + ':' + m.body.toString()))
+.pipeline('gated')
+  .mux('gate', () => _key)
+.pipeline('gate')
+  .onSessionStart(() => _g.made++)
+  .wait(() => _g.go)
+  .replaceMessage(m => m.body.toString() === 'end' ? new SessionEnd() : new Message('ans:' + m.body.toString() + '#' + (++_c)))
+.pipeline('nosel')
+  .mux('shared')
+`
+
+// muxSession starts a session of pipeline name with _key set to key.
+func muxSession(w *world, name, key string) *rec {
+	r := w.session(name)
+	r.set("_key", key)
+	return r
+}
+
+func muxRelease(w *world, r *rec) {
+	r.run(func() {
+		sharedObj(w, "_g").Set("go", true)
+		r.ctx.Group.Notify()
+	})
+}
+
+func TestMuxSameKeySharesSession(t *testing.T) {
+	w := load(t, muxScript)
+	a := muxSession(w, "p", "k1")
+	a.feed(msg("a1")...)
+	b := muxSession(w, "p", "k1")
+	b.feed(msg("b1")...)
+	a.feed(msg("a2")...)
+	if got := a.bytesOut(); got != "k1#1:a1k1#3:a2" {
+		t.Fatalf("a got %q", got)
+	}
+	if got := b.bytesOut(); got != "k1#2:b1" {
+		t.Fatalf("b got %q", got)
+	}
+	if got := a.kinds(); got != "MS D(7) ME MS D(7) ME" {
+		t.Fatalf("a events %s", got)
+	}
+	// different key: a different shared session with its own counter
+	c := muxSession(w, "p", "k2")
+	c.feed(msg("c1")...)
+	if got := c.bytesOut(); got != "k2#1:c1" {
+		t.Fatalf("c got %q", got)
+	}
+	if got := a.get("_g"); got != `{"go":false,"made":2}` {
+		t.Fatalf("_g = %s, want 2 shared sessions", got)
+	}
+	// the shared session's context is derived: the counter does not leak
+	// into the sessions
+	if got := a.get("_c"); got != "0" {
+		t.Fatalf("a._c = %s", got)
+	}
+}
+
+func TestMuxNoSelectorOneSession(t *testing.T) {
+	w := load(t, muxScript)
+	a := muxSession(w, "nosel", "k1")
+	a.feed(msg("x")...)
+	b := muxSession(w, "nosel", "k2")
+	b.feed(msg("y")...)
+	if got := a.bytesOut() + "|" + b.bytesOut(); got != "k1#1:x|k1#2:y" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// The request is submitted whole at its MessageEnd as MessageStart,
+// Data(body), MessageEnd.
+func TestMuxCollectsWholeMessage(t *testing.T) {
+	w := load(t, muxScript)
+	a := muxSession(w, "p", "k")
+	a.feed(data("outside"), &filters.MessageStart{}, data("a"), data("b"))
+	if len(a.evts) != 0 {
+		t.Fatalf("answer before MessageEnd: %s", a.kinds())
+	}
+	a.feed(data("c"), filters.TheMessageEnd, data("outside"))
+	if got := a.summary(); got != "start null\nbody \"k#1:abc\"\nend\n" {
+		t.Fatalf("got:\n%s", got)
+	}
+}
+
+func TestMuxAnswersFIFO(t *testing.T) {
+	w := load(t, muxScript)
+	a := muxSession(w, "gated", "k")
+	b := muxSession(w, "gated", "k")
+	a.feed(msg("a1")...)
+	b.feed(msg("b1")...)
+	a.feed(msg("a2")...)
+	if len(a.evts)+len(b.evts) != 0 {
+		t.Fatal("answers before the gate opened")
+	}
+	muxRelease(w, a)
+	if got := a.bytesOut(); got != "ans:a1#1ans:a2#3" {
+		t.Fatalf("a got %q", got)
+	}
+	if got := b.bytesOut(); got != "ans:b1#2" {
+		t.Fatalf("b got %q", got)
+	}
+	if err := a.wellFormed(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMuxBufferOverflow(t *testing.T) {
+	w := load(t, muxScript)
+	a := muxSession(w, "gated", "k")
+	b := muxSession(w, "gated", "k")
+	for i := 0; i < 60; i++ {
+		a.feed(msg("a")...)
+	}
+	for i := 0; i < filters.MuxMaxOutstanding-60; i++ {
+		b.feed(msg("b")...)
+	}
+	if strings.Contains(w.logText(), "buffer overflow") {
+		t.Fatal("overflow at 100 outstanding requests")
+	}
+	if len(a.evts)+len(b.evts) != 0 {
+		t.Fatalf("output: a %s b %s", a.kinds(), b.kinds())
+	}
+	c := muxSession(w, "gated", "k")
+	c.feed(msg("c")...)
+	for name, r := range map[string]*rec{"a": a, "b": b, "c": c} {
+		if got := r.kinds(); got != "SE(BufferOverflow)" {
+			t.Errorf("%s got %s", name, got)
+		}
+		if !r.s.Done() {
+			t.Errorf("%s not done", name)
+		}
+	}
+	if n := strings.Count(w.logText(), "[mux] buffer overflow"); n != 1 {
+		t.Fatalf("logged %d times:\n%s", n, w.logText())
+	}
+}
+
+// After an overflow the requests already given to the shared session are
+// still in it; their answers must not be handed to the owners of later
+// requests.
+func TestMuxAnswersAfterOverflowNotMisrouted(t *testing.T) {
+	w := load(t, muxScript)
+	a := muxSession(w, "gated", "k")
+	for i := 0; i <= filters.MuxMaxOutstanding; i++ {
+		a.feed(msg("a")...)
+	}
+	if got := a.kinds(); got != "SE(BufferOverflow)" {
+		t.Fatalf("a got %s", got)
+	}
+	d := muxSession(w, "gated", "k")
+	d.feed(msg("d")...)
+	muxRelease(w, d) // the new shared session's context is derived from d's
+	if got := d.bytesOut(); !strings.HasPrefix(got, "ans:d#") {
+		t.Fatalf("after a buffer overflow the shared session keeps the dropped requests; "+
+			"the next owner receives their answers: d got %q, want the answer to \"d\"", got)
+	}
+}
+
+func TestMuxSharedSessionEndReachesAllWaiting(t *testing.T) {
+	w := load(t, muxScript)
+	a := muxSession(w, "gated", "k")
+	b := muxSession(w, "gated", "k")
+	a.feed(msg("end")...)
+	b.feed(msg("x")...)
+	muxRelease(w, a)
+	if got := a.kinds(); got != "SE" {
+		t.Fatalf("a got %s", got)
+	}
+	if got := b.kinds(); got != "SE" {
+		t.Fatalf("b got %s", got)
+	}
+	// the next request makes a new shared session (counter starts over)
+	c := muxSession(w, "gated", "k")
+	c.feed(msg("y")...)
+	if got := c.bytesOut(); got != "ans:y#1" {
+		t.Fatalf("c got %q", got)
+	}
+	if got := c.get("_g"); got != `{"go":true,"made":2}` {
+		t.Fatalf("_g = %s", got)
+	}
+}
+
+// Input SessionEnd: the outstanding answers are delivered first, then
+// SessionEnd is output.
+func TestMuxSessionEndAfterAnswers(t *testing.T) {
+	w := load(t, muxScript)
+	a := muxSession(w, "gated", "k")
+	a.feed(msg("1")...)
+	a.feed(msg("2")...)
+	a.feed(&filters.SessionEnd{})
+	a.feed(msg("ignored")...)
+	if len(a.evts) != 0 {
+		t.Fatalf("output before the answers: %s", a.kinds())
+	}
+	muxRelease(w, a)
+	if got := a.kinds(); got != "MS D(7) ME MS D(7) ME SE" {
+		t.Fatalf("got %s (%q)", got, a.bytesOut())
+	}
+	if got := a.bytesOut(); got != "ans:1#1ans:2#2" {
+		t.Fatalf("got %q", got)
+	}
+	// nothing outstanding: SessionEnd at once
+	b := muxSession(w, "p", "k")
+	b.feed(msg("x")...)
+	b.feed(&filters.SessionEnd{})
+	if got := b.kinds(); got != "MS D(5) ME SE" {
+		t.Fatalf("b got %s", got)
+	}
+}
+
+// A shared session outlives the sessions using it (it is only ended after
+// MuxIdleTimeout of idleness): a later session with the same key reuses it.
+func TestMuxSharedSessionKeptAfterUsersEnd(t *testing.T) {
+	w := load(t, muxScript)
+	a := muxSession(w, "p", "k")
+	a.feed(msg("a")...)
+	a.feed(&filters.SessionEnd{})
+	b := muxSession(w, "p", "k")
+	b.feed(msg("b")...)
+	b.feed(&filters.SessionEnd{})
+	if !a.s.Done() || !b.s.Done() {
+		t.Fatal("sessions not done")
+	}
+	c := muxSession(w, "p", "k")
+	c.feed(msg("c")...)
+	if got := c.bytesOut(); got != "k#3:c" {
+		t.Fatalf("c got %q, want the counter of the same shared session", got)
+	}
+	if got := c.get("_g"); got != `{"go":false,"made":1}` {
+		t.Fatalf("_g = %s", got)
+	}
+	if n := w.pipeline("shared").ActiveN.Load(); n != 1 {
+		t.Fatalf("active shared sessions = %d", n)
+	}
+}
+
+// The idle timeout itself takes MuxIdleTimeout (10 s, a const) to observe;
+// run with PIPY_SLOW_TESTS=1.
+func TestMuxIdleSharedSessionEnds(t *testing.T) {
+	if os.Getenv("PIPY_SLOW_TESTS") == "" {
+		t.Skip("takes MuxIdleTimeout (10 s; a const, cannot be shortened); set PIPY_SLOW_TESTS=1")
+	}
+	t.Parallel()
+	w := load(t, muxScript)
+	a := muxSession(w, "p", "k")
+	a.feed(msg("a")...)
+	a.feed(&filters.SessionEnd{})
+	shared := w.pipeline("shared")
+	time.Sleep(filters.MuxIdleTimeout / 2)
+	var n int64
+	a.run(func() { n = shared.ActiveN.Load() })
+	if n != 1 {
+		t.Fatalf("shared session ended early (%d active)", n)
+	}
+	deadline := time.Now().Add(filters.MuxIdleTimeout)
+	for {
+		a.run(func() { n = shared.ActiveN.Load() })
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("idle shared session not ended")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b := muxSession(w, "p", "k")
+	b.feed(msg("b")...)
+	if got := b.bytesOut(); got != "k#1:b" {
+		t.Fatalf("b got %q, want a new shared session", got)
+	}
+}
+
+// A session that goes away with a request outstanding keeps its place in
+// the queue: its answer is dropped, the next owner gets its own answer.
+func TestMuxOwnerGoneAnswerDropped(t *testing.T) {
+	w := load(t, muxScript)
+	a := muxSession(w, "gated", "k")
+	b := muxSession(w, "gated", "k")
+	a.feed(msg("a")...)
+	b.feed(msg("b")...)
+	a.run(func() { a.s.Kill() })
+	muxRelease(w, a)
+	if got := b.bytesOut(); got != "ans:b#2" {
+		t.Fatalf("b got %q", got)
+	}
+	if got := a.kinds(); got != "" {
+		t.Fatalf("a got %s after it was killed", got)
+	}
+}
