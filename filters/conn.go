@@ -173,6 +173,7 @@ func (c *Conn) flush() {
 		c.writing = false
 		c.queued -= n
 		c.BytesOut += int64(n)
+		c.loop.Counters.BytesOut.Add(int64(n))
 		c.wcond.Broadcast()
 		if err != nil {
 			c.werr = err
@@ -278,6 +279,7 @@ func (c *Conn) ReadLoop(onData func(d *Data), onEnd func(err error)) {
 		n, err := c.nc.Read(buf.B[off:])
 		if n > 0 {
 			d := NewDataBuffer(buf, off, n)
+			c.loop.Counters.BytesIn.Add(int64(n))
 			c.loop.Enter()
 			c.BytesIn += int64(n)
 			onData(d)

@@ -330,6 +330,7 @@ func hasToken(v, tok string) bool {
 func (f *httpDecoder) endMessage() {
 	f.state = stHead
 	if !f.t.response {
+		f.s.Env().Loop.Counters.Requests.Add(1)
 		if in := f.s.Context.Inbound; in != nil {
 			in.Requests++
 			in.LastKeepAlive = f.keepAlive

@@ -2,6 +2,7 @@ package filters
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,6 +14,18 @@ import (
 type Loop struct {
 	mu    sync.Mutex
 	dirty []*Conn
+
+	// Counters of the traffic through this loop, for stats.
+	Counters Counters
+}
+
+// Counters are process-wide traffic totals, updated atomically.
+type Counters struct {
+	BytesIn, BytesOut atomic.Int64 // socket bytes read and written
+	Requests          atomic.Int64 // HTTP requests decoded
+	Errors            atomic.Int64 // sessions aborted by script errors
+	Accepted          atomic.Int64 // inbound connections accepted
+	Open              atomic.Int64 // inbound connections open
 }
 
 // NewLoop returns a new loop.

@@ -370,6 +370,7 @@ func (s *Session) Abort(err error) {
 		return
 	}
 	s.aborted = true
+	s.Env().Loop.Counters.Errors.Add(1)
 	for _, line := range strings.Split(err.Error(), "\n") {
 		s.Env().Log.Error(line)
 	}

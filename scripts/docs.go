@@ -4,8 +4,10 @@ import (
 	"github.com/pipy-go/pipy/scripts/algo"
 	"github.com/pipy-go/pipy/scripts/apidoc"
 	"github.com/pipy-go/pipy/scripts/crypto"
+	"github.com/pipy-go/pipy/scripts/hessian"
 	"github.com/pipy-go/pipy/scripts/netmask"
 	"github.com/pipy-go/pipy/scripts/url"
+	"github.com/pipy-go/pipy/scripts/xml"
 )
 
 // APIDocs returns the reference of every global a script can use, in the
@@ -20,6 +22,8 @@ func APIDocs() []apidoc.Group {
 	all = append(all, crypto.Docs...)
 	all = append(all, url.Docs...)
 	all = append(all, netmask.Docs...)
+	all = append(all, xml.Docs...)
+	all = append(all, hessian.Docs...)
 	// (API packages are appended here as they land.)
 	return all
 }

@@ -11,8 +11,10 @@ import (
 	"github.com/pipy-go/pipy/filters"
 	"github.com/pipy-go/pipy/scripts/algo"
 	"github.com/pipy-go/pipy/scripts/crypto"
+	"github.com/pipy-go/pipy/scripts/hessian"
 	"github.com/pipy-go/pipy/scripts/netmask"
 	"github.com/pipy-go/pipy/scripts/url"
+	"github.com/pipy-go/pipy/scripts/xml"
 )
 
 // newData makes a script Data holding b (handed to API packages).
@@ -31,6 +33,8 @@ func (r *Runtime) installGlobals() {
 	r.rt.Set("crypto", crypto.New(r.rt, r.newData))
 	r.rt.Set("URL", url.New(r.rt))
 	r.rt.Set("Netmask", netmask.New(r.rt))
+	r.rt.Set("XML", xml.New(r.rt, r.newData))
+	r.rt.Set("Hessian", hessian.New(r.rt, r.newData))
 }
 
 func (r *Runtime) installConsole() {

@@ -8,7 +8,6 @@
 package worker
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"golang.org/x/sys/unix"
 
 	"github.com/pipy-go/pipy/filters"
 	"github.com/pipy-go/pipy/logging"
@@ -408,29 +406,6 @@ func (l *listener) close() {
 	l.ln.Close()
 }
 
-// ListenTCP opens a listening TCP socket with SO_REUSEADDR, and
-// SO_REUSEPORT when reuse is set.
-func ListenTCP(spec *filters.ListenSpec, reuse bool) (net.Listener, error) {
-	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-			if serr == nil && reuse {
-				serr = setReusePort(int(fd))
-			}
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	network := "tcp4"
-	if strings.Contains(spec.Host, ":") {
-		network = "tcp6"
-	}
-	return lc.Listen(context.Background(), network, spec.Addr())
-}
-
 func (w *Worker) openListener(p *filters.Pipeline) (*listener, error) {
 	spec := p.Listen
 	l := &listener{w: w, spec: spec, addr: spec.Addr()}
@@ -443,7 +418,7 @@ func (w *Worker) openListener(p *filters.Pipeline) (*listener, error) {
 	}
 	listen := w.opts.Listen
 	if listen == nil {
-		listen = ListenTCP
+		listen = filters.ListenTCP
 	}
 	ln, err := listen(spec, reuseOf(spec, w.opts.ReusePort))
 	if err != nil {
@@ -522,6 +497,9 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 	in.RemoteAddr, in.RemotePort = splitAddr(nc.RemoteAddr())
 	in.LocalAddr, in.LocalPort = splitAddr(nc.LocalAddr())
 
+	w.Loop.Counters.Accepted.Add(1)
+	w.Loop.Counters.Open.Add(1)
+	defer w.Loop.Counters.Open.Add(-1)
 	w.Loop.Enter()
 	ctx := p.Module.Program.NewContext(in)
 	s := p.NewSession(ctx, filters.ConnOutput(c))

@@ -1,6 +1,4 @@
-//go:build darwin
-
-package worker
+package filters
 
 import "golang.org/x/sys/unix"
 

@@ -1,4 +1,4 @@
-package worker
+package filters
 
 import "golang.org/x/sys/unix"
 
