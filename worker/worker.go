@@ -12,7 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sort"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pipy-go/pipy/filters"
+	"github.com/pipy-go/pipy/ipc"
 	"github.com/pipy-go/pipy/logging"
 	"github.com/pipy-go/pipy/scripts"
 )
@@ -297,72 +298,65 @@ func (w *Worker) Shutdown(force <-chan struct{}, timeout time.Duration) bool {
 	}
 }
 
-// StatusText renders the SIGTSTP status table.
-func (w *Worker) StatusText() string {
+// Pipelines returns a row per pipeline of the running program, and of old
+// programs that still have active sessions (prefixed "[STALE] ").
+func (w *Worker) Pipelines() []ipc.PipelineStat {
 	w.Loop.Enter()
+	defer w.Loop.Leave()
 	w.mu.Lock()
-	type row struct {
-		name          string
-		alloc, active int64
-	}
-	var cur, old []row
+	defer w.mu.Unlock()
+	var rows []ipc.PipelineStat
 	if w.prog != nil {
 		for _, pl := range w.prog.Pipelines() {
-			cur = append(cur, row{pl.Module.Name + " [" + pl.Name + "]", pl.Allocated.Load(), pl.ActiveN.Load()})
+			rows = append(rows, ipc.PipelineStat{Name: pl.Module.Name + " [" + pl.Name + "]", Allocated: pl.Allocated.Load(), Active: pl.ActiveN.Load()})
 		}
 	}
 	for _, p := range w.stale {
 		for _, pl := range p.Pipelines() {
 			if a := pl.ActiveN.Load(); a > 0 {
-				old = append(old, row{"[STALE] " + pl.Module.Name + " [" + pl.Name + "]", pl.Allocated.Load(), a})
+				rows = append(rows, ipc.PipelineStat{Name: "[STALE] " + pl.Module.Name + " [" + pl.Name + "]", Allocated: pl.Allocated.Load(), Active: a})
 			}
 		}
 	}
-	w.mu.Unlock()
-	w.Loop.Leave()
-	sort.Slice(cur, func(i, j int) bool { return cur[i].name < cur[j].name })
-	sort.Slice(old, func(i, j int) bool { return old[i].name < old[j].name })
-	var cells [][]string
-	var ta, tn int64
-	for _, r := range append(cur, old...) {
-		cells = append(cells, []string{"  " + r.name, strconv.FormatInt(r.alloc, 10), strconv.FormatInt(r.active, 10)})
-		ta += r.alloc
-		tn += r.active
-	}
-	cells = append(cells, []string{"TOTAL", strconv.FormatInt(ta, 10), strconv.FormatInt(tn, 10)})
-	return "\n" + Table([]string{"PIPELINE", "#ALLOCATED", "#ACTIVE"}, cells) + "\n"
+	return rows
 }
 
-// Table renders rows as the status dump does: every column as wide as its
-// widest cell, every cell left-aligned and followed by two spaces, a dashes
-// line under the header, and the last row taken as the TOTAL row.
-func Table(header []string, rows [][]string) string {
-	w := make([]int, len(header))
-	for i, h := range header {
-		w[i] = len(h)
+// StatusText renders the SIGTSTP status table.
+func (w *Worker) StatusText() string { return ipc.StatusText(w.Pipelines()) }
+
+// Stat returns the counters a worker reports to its master.
+func (w *Worker) Stat() *ipc.WorkerStat {
+	c := &w.Loop.Counters
+	return &ipc.WorkerStat{
+		PID:         os.Getpid(),
+		Connections: c.Open.Load(),
+		Accepted:    c.Accepted.Load(),
+		BytesIn:     c.BytesIn.Load(),
+		BytesOut:    c.BytesOut.Load(),
+		Requests:    c.Requests.Load(),
+		Errors:      c.Errors.Load(),
+		Memory:      rss(),
+		Pipelines:   w.Pipelines(),
 	}
-	for _, r := range rows {
-		for i, c := range r {
-			w[i] = max(w[i], len(c))
+}
+
+// rss returns the resident set size of this process in bytes (0 when
+// unknown).
+func rss() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n * 1024
+			}
 		}
 	}
-	var b strings.Builder
-	line := func(r []string) {
-		for i, c := range r {
-			fmt.Fprintf(&b, "%-*s  ", w[i], c)
-		}
-		b.WriteString("\n")
-	}
-	line(header)
-	total := 0
-	for _, x := range w {
-		total += x + 2
-	}
-	b.WriteString(strings.Repeat("-", total) + "\n")
-	for _, r := range rows {
-		line(r)
-	}
-	return b.String()
+	return 0
 }
 
 // listener is one listening socket and the pipeline that new connections on

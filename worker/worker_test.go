@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pipy-go/pipy/ipc"
 	"github.com/pipy-go/pipy/logging"
 )
 
@@ -133,7 +134,7 @@ func TestStatusTable(t *testing.T) {
 }
 
 func TestTable(t *testing.T) {
-	got := Table([]string{"A", "BB"}, [][]string{{"  xyz", "1"}, {"TOTAL", "10"}})
+	got := ipc.Table([]string{"A", "BB"}, [][]string{{"  xyz", "1"}, {"TOTAL", "10"}})
 	want := "A      BB  \n-----------\n  xyz  1   \nTOTAL  10  \n"
 	if got != want {
 		t.Fatalf("got\n%q\nwant\n%q", got, want)

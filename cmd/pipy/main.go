@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/pipy-go/pipy/filters"
 	"github.com/pipy-go/pipy/logging"
+	"github.com/pipy-go/pipy/master"
 	"github.com/pipy-go/pipy/worker"
 )
 
@@ -42,12 +44,20 @@ Options:
   --log-level=<debug|info|warn|error>  Set the level of log output (default: info)
   --verify                             Verify configuration only
   --reuse-port                         Enable kernel load balancing for all listening ports
+  --spawn=<n|auto>                     Run a master and n worker processes (auto: one per usable CPU);
+                                       without it, one process serves. Env PIPY_SPAWN=n (when --spawn
+                                       is absent) means n extra processes, so n+1 workers
+  --drain-timeout=<duration>           How long a shutdown waits for sessions to end (default: 30s)
+  --pid-file=<file>                    Write the pid of the live (master) process to file
+  --admin-port=<[host:]port>           With --spawn: serve /metrics and /status (loopback by default)
+  --upgrade                            With --pid-file: tell the running master to upgrade its binary
 
 Signals:
   SIGINT                               Stop accepting, wait for sessions to end (twice: force)
-  SIGTERM, SIGQUIT                     Stop accepting, wait up to 10s for sessions to end
+  SIGTERM, SIGQUIT                     Stop accepting, wait up to --drain-timeout for sessions to end
   SIGHUP                               Reload the script (old sessions finish on the old one)
   SIGTSTP                              Print the status table
+  SIGUSR2                              With --spawn: replace the master with a new binary, no downtime
 
 `
 
@@ -60,13 +70,18 @@ const (
 
 type options struct {
 	help, version, listFilters, helpFilters bool
-	verify, reusePort                       bool
+	verify, reusePort, upgrade              bool
 	logLevel                                string
 	target                                  string
+	spawn                                   int // 0: single process
+	spawnSet                                bool
+	worker                                  int // >0: run as this worker slot of a master
+	drainTimeout                            time.Duration
+	pidFile, adminAddr                      string
 }
 
 func parseArgs(args []string) (*options, error) {
-	o := &options{logLevel: "info"}
+	o := &options{logLevel: "info", drainTimeout: 30 * time.Second}
 	for _, a := range args {
 		if !strings.HasPrefix(a, "-") {
 			if o.target != "" {
@@ -96,6 +111,36 @@ func parseArgs(args []string) (*options, error) {
 			o.verify, err = true, flag()
 		case "--reuse-port":
 			o.reusePort, err = true, flag()
+		case "--spawn":
+			n, err := parseSpawn(val)
+			if err != nil {
+				return nil, err
+			}
+			o.spawn, o.spawnSet = n, true
+		case "--worker":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("invalid worker slot: %s", val)
+			}
+			o.worker = n
+		case "--drain-timeout":
+			d, err := filters.ParseDuration(val)
+			if err != nil {
+				return nil, fmt.Errorf("invalid drain timeout: %s", val)
+			}
+			o.drainTimeout = d
+		case "--pid-file":
+			if val == "" {
+				return nil, fmt.Errorf("option --pid-file needs a file name")
+			}
+			o.pidFile = val
+		case "--admin-port":
+			if val == "" {
+				return nil, fmt.Errorf("option --admin-port needs a [host:]port")
+			}
+			o.adminAddr = val
+		case "--upgrade":
+			o.upgrade, err = true, flag()
 		case "--log-level":
 			if _, ok := logging.ParseLevel(val); !ok {
 				return nil, fmt.Errorf("unknown log level: %s", val)
@@ -108,7 +153,30 @@ func parseArgs(args []string) (*options, error) {
 			return nil, err
 		}
 	}
+	if !o.spawnSet && o.worker == 0 {
+		if v := os.Getenv("PIPY_SPAWN"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("invalid PIPY_SPAWN: %s", v)
+			}
+			if n > 0 {
+				o.spawn = n + 1
+			}
+		}
+	}
 	return o, nil
+}
+
+// parseSpawn reads --spawn: a positive number or "auto" (usable CPUs).
+func parseSpawn(v string) (int, error) {
+	if v == "auto" {
+		return master.UsableCPUs(), nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1024 {
+		return 0, fmt.Errorf("invalid --spawn value: %s (a number from 1 or auto)", v)
+	}
+	return n, nil
 }
 
 func versionText() string {
@@ -157,6 +225,8 @@ func run(args []string) int {
 	case o.listFilters:
 		fmt.Print(filters.ListText())
 		return exitOK
+	case o.upgrade:
+		return upgrade(o.pidFile)
 	}
 	if o.target == "" {
 		fmt.Fprint(os.Stderr, usage)
@@ -186,6 +256,27 @@ func run(args []string) int {
 	log := logging.New(out, level)
 	w := worker.New(worker.Options{ReusePort: o.reusePort}, log, out)
 
+	if o.worker > 0 {
+		var addrs []string
+		if v := os.Getenv(master.EnvListeners); v != "" {
+			addrs = strings.Split(v, ",")
+		}
+		return w.RunChild(worker.ChildOptions{Script: abs, DrainTimeout: o.drainTimeout, Listeners: addrs})
+	}
+	if o.spawn > 0 && !o.verify {
+		args := []string{abs, "--log-level=" + o.logLevel, "--drain-timeout=" + o.drainTimeout.String()}
+		if o.reusePort {
+			args = append(args, "--reuse-port")
+		}
+		return master.Run(master.Options{
+			Script: abs, Workers: o.spawn, ReusePort: o.reusePort, DrainTimeout: o.drainTimeout,
+			PIDFile: o.pidFile, AdminAddr: o.adminAddr, WorkerArgs: args, Log: log, Output: out,
+		})
+	}
+	if o.adminAddr != "" {
+		log.Warn("--admin-port is served by the master: it needs --spawn")
+	}
+
 	if o.verify {
 		if _, err := w.Load(abs); err != nil {
 			w.LogLoadError(err)
@@ -210,11 +301,17 @@ func run(args []string) int {
 		w.LogLoadError(err)
 		return exitFailure
 	}
-	return serve(w, log, sigs)
+	if o.pidFile != "" {
+		if err := os.WriteFile(o.pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			log.Error(fmt.Sprintf("cannot write pid file: %v", err))
+		}
+		defer os.Remove(o.pidFile)
+	}
+	return serve(w, log, sigs, o.drainTimeout)
 }
 
 // serve handles signals until the worker has stopped.
-func serve(w *worker.Worker, log hclog.Logger, sigs chan os.Signal) int {
+func serve(w *worker.Worker, log hclog.Logger, sigs chan os.Signal, drainTimeout time.Duration) int {
 	for sig := range sigs {
 		switch sig {
 		case syscall.SIGHUP:
@@ -228,7 +325,7 @@ func serve(w *worker.Worker, log hclog.Logger, sigs chan os.Signal) int {
 			log.Info(fmt.Sprintf("Received %s, shutting down...", name))
 			var timeout time.Duration
 			if sig != syscall.SIGINT {
-				timeout = 10 * time.Second
+				timeout = drainTimeout
 			}
 			force, done := make(chan struct{}), make(chan struct{})
 			go func() {
@@ -252,5 +349,29 @@ func serve(w *worker.Worker, log hclog.Logger, sigs chan os.Signal) int {
 			return exitOK
 		}
 	}
+	return exitOK
+}
+
+// upgrade sends SIGUSR2 to the master whose pid is in pidFile.
+func upgrade(pidFile string) int {
+	if pidFile == "" {
+		fmt.Fprintln(os.Stderr, "--upgrade needs --pid-file=<file> naming the running master")
+		return exitUsage
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cannot read pid file: %v\n", err)
+		return exitFailure
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		fmt.Fprintf(os.Stderr, "bad pid in %s: %q\n", pidFile, b)
+		return exitFailure
+	}
+	if err := syscall.Kill(pid, syscall.SIGUSR2); err != nil {
+		fmt.Fprintf(os.Stderr, "cannot signal pid %d: %v\n", pid, err)
+		return exitFailure
+	}
+	fmt.Printf("Sent SIGUSR2 to %d\n", pid)
 	return exitOK
 }
