@@ -37,6 +37,7 @@ type Options struct {
 	DrainTimeout time.Duration // how long draining workers may take
 	PIDFile      string        // written once the master is ready
 	AdminAddr    string        // host:port of /metrics and /status, or ""
+	WatchFiles   bool          // reload when the script or its modules change
 	// WorkerArgs are the command-line arguments a worker gets (the script
 	// and the options that matter to it); the master adds --worker=<slot>.
 	WorkerArgs []string
@@ -56,6 +57,7 @@ type Master struct {
 	workers  []*workerProc
 	stopping bool
 	exits    chan *workerProc
+	files    []string // module files of the last loaded program
 }
 
 // sharedSocket reports whether all workers share one socket per address
@@ -113,7 +115,22 @@ func Run(opts Options) int {
 		m.log.Error(fmt.Sprintf("[master] %v", err))
 	}
 	m.log.Info(fmt.Sprintf("[master] %d worker(s) ready, pid %d", opts.Workers, os.Getpid()))
-	return m.loop(sigs)
+	changed := make(chan struct{}, 1)
+	if opts.WatchFiles {
+		stop := make(chan struct{})
+		defer close(stop)
+		go scripts.Watch(stop, func() []string {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return m.files
+		}, func() {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		})
+	}
+	return m.loop(sigs, changed)
 }
 
 // learn loads the script without starting it, to find its listen addresses.
@@ -130,6 +147,9 @@ func (m *Master) learn() ([]*filters.ListenSpec, error) {
 		}
 		return nil, err
 	}
+	m.mu.Lock()
+	m.files = scripts.ModuleFiles(prog)
+	m.mu.Unlock()
 	var specs []*filters.ListenSpec
 	for _, p := range prog.Pipelines() {
 		if p.Kind == filters.ListenPipeline {
@@ -243,9 +263,12 @@ func (m *Master) waitReady(timeout time.Duration) bool {
 }
 
 // loop handles signals, worker exits and upgrades until the master stops.
-func (m *Master) loop(sigs chan os.Signal) int {
+func (m *Master) loop(sigs chan os.Signal, changed <-chan struct{}) int {
 	for {
 		select {
+		case <-changed:
+			m.log.Info("Script file changed, reloading...")
+			m.reload()
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP:

@@ -22,6 +22,7 @@ import (
 	"github.com/pipy-go/pipy/filters"
 	"github.com/pipy-go/pipy/logging"
 	"github.com/pipy-go/pipy/master"
+	"github.com/pipy-go/pipy/scripts"
 	"github.com/pipy-go/pipy/worker"
 )
 
@@ -51,6 +52,7 @@ Options:
   --pid-file=<file>                    Write the pid of the live (master) process to file
   --admin-port=<[host:]port>           With --spawn: serve /metrics and /status (loopback by default)
   --upgrade                            With --pid-file: tell the running master to upgrade its binary
+  --watch-config-file                  Reload when the script or a module it uses changes on disk
 
 Signals:
   SIGINT                               Stop accepting, wait for sessions to end (twice: force)
@@ -70,7 +72,7 @@ const (
 
 type options struct {
 	help, version, listFilters, helpFilters bool
-	verify, reusePort, upgrade              bool
+	verify, reusePort, upgrade, watch       bool
 	logLevel                                string
 	target                                  string
 	spawn                                   int // 0: single process
@@ -141,6 +143,8 @@ func parseArgs(args []string) (*options, error) {
 			o.adminAddr = val
 		case "--upgrade":
 			o.upgrade, err = true, flag()
+		case "--watch-config-file":
+			o.watch, err = true, flag()
 		case "--log-level":
 			if _, ok := logging.ParseLevel(val); !ok {
 				return nil, fmt.Errorf("unknown log level: %s", val)
@@ -271,6 +275,7 @@ func run(args []string) int {
 		return master.Run(master.Options{
 			Script: abs, Workers: o.spawn, ReusePort: o.reusePort, DrainTimeout: o.drainTimeout,
 			PIDFile: o.pidFile, AdminAddr: o.adminAddr, WorkerArgs: args, Log: log, Output: out,
+			WatchFiles: o.watch,
 		})
 	}
 	if o.adminAddr != "" {
@@ -300,6 +305,14 @@ func run(args []string) int {
 	if err := w.Start(abs); err != nil {
 		w.LogLoadError(err)
 		return exitFailure
+	}
+	if o.watch {
+		stop := make(chan struct{})
+		defer close(stop)
+		go scripts.Watch(stop, func() []string { return scripts.ModuleFiles(w.Program()) }, func() {
+			log.Info("Script file changed, reloading...")
+			w.Reload()
+		})
 	}
 	if o.pidFile != "" {
 		if err := os.WriteFile(o.pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
