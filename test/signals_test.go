@@ -228,7 +228,11 @@ func TestSignalSIGINTTwiceForces(t *testing.T) {
 }
 
 func TestSignalSIGTERMDrainTimeout(t *testing.T) {
-	p, port := startHTTPScript(t, "sigterm.js")
+	port := freePort(t)
+	script := writeScript(t, "sigterm.js", signalsHTTPScript, port)
+	requirePortsFree(t, port)
+	p := startPipy(t, script, "--drain-timeout=3s")
+	p.waitListening(port)
 	c := dial(t, port)
 	if got := c.httpGet("/"); got != "ok" {
 		t.Fatalf("response body %q, want ok", got)
@@ -245,10 +249,10 @@ func TestSignalSIGTERMDrainTimeout(t *testing.T) {
 	if code != 0 {
 		t.Errorf("exit status after SIGTERM = %d, want 0", code)
 	}
-	// Default drain timeout is 10 s: exiting much earlier means the session
-	// was not waited for, much later means the timeout is not applied.
-	if elapsed < 9*time.Second || elapsed > 12500*time.Millisecond {
-		t.Errorf("pipy exited %v after SIGTERM with an idle connection open, want about 10 s (drain timeout)", elapsed.Round(10*time.Millisecond))
+	// --drain-timeout=3s: exiting much earlier means the session was not
+	// waited for, much later means the timeout is not applied.
+	if elapsed < 2500*time.Millisecond || elapsed > 5*time.Second {
+		t.Errorf("pipy exited %v after SIGTERM with an idle connection open, want about 3 s (--drain-timeout)", elapsed.Round(10*time.Millisecond))
 	}
 	out := p.out.stdout()
 	iStopped, iDone := strings.Index(out, "Stopped."), strings.LastIndex(out, "Done.")
