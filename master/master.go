@@ -190,12 +190,27 @@ func (m *Master) openSockets(specs []*filters.ListenSpec) error {
 			if err != nil {
 				return fmt.Errorf("[master] inherited socket %s: %w", addr, err)
 			}
+			if f != nil && !listening(f) {
+				// Inherited from a master that had stopped listening on it.
+				f.Close()
+				f = nil
+			}
+			if f == nil && slot == 0 && !m.opts.ReusePort && !sharedSocket {
+				// Our sockets share the port with each other (SO_REUSEPORT);
+				// make sure nobody else holds it, unless --reuse-port asks
+				// for sharing.
+				probe, err := filters.ListenTCP(spec, false)
+				if err != nil {
+					return fmt.Errorf("cannot listen on %s: %w", addr, err)
+				}
+				probe.Close()
+			}
 			if f == nil {
 				ln, err := filters.ListenTCP(spec, !sharedSocket)
 				if err != nil {
 					return fmt.Errorf("cannot listen on %s: %w", addr, err)
 				}
-				f, err = ln.(*net.TCPListener).File()
+				f, err = socketFile(ln.(*net.TCPListener), name)
 				ln.Close()
 				if err != nil {
 					return fmt.Errorf("cannot listen on %s: %w", addr, err)
@@ -211,7 +226,10 @@ func (m *Master) openSockets(specs []*filters.ListenSpec) error {
 	}
 	for addr, files := range m.sockets {
 		if !want[addr] {
+			// Shut the socket itself down: tableflip and the workers hold
+			// other descriptors of it, which would keep it accepting.
 			for _, f := range files {
+				shutdownSocket(f)
 				f.Close()
 			}
 			delete(m.sockets, addr)
@@ -285,14 +303,14 @@ func (m *Master) loop(sigs chan os.Signal, changed <-chan struct{}) int {
 			default:
 				name := map[os.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGQUIT: "SIGQUIT"}[sig]
 				m.log.Info(fmt.Sprintf("Received %s, shutting down...", name))
-				m.drain(sigs)
+				m.drain(sigs, false)
 				m.log.Info("Stopped.")
 				fmt.Println("Done.")
 				return 0
 			}
 		case <-m.upg.Exit():
 			m.log.Info("[master] the upgraded master is ready; draining this one's workers")
-			m.drain(sigs)
+			m.drain(sigs, true)
 			m.log.Info("Stopped.")
 			return 0
 		case w := <-m.exits:
@@ -360,9 +378,18 @@ func (m *Master) restart(w *workerProc) {
 // drain tells every worker to stop accepting and finish its sessions, and
 // waits up to the drain timeout (a second SIGINT forces it), then kills
 // what is left.
-func (m *Master) drain(sigs chan os.Signal) {
+func (m *Master) drain(sigs chan os.Signal, upgraded bool) {
 	m.mu.Lock()
 	m.stopping = true
+	if !upgraded {
+		// Nobody takes over: stop the kernel from queueing connections
+		// that no worker will accept.
+		for _, files := range m.sockets {
+			for _, f := range files {
+				shutdownSocket(f)
+			}
+		}
+	}
 	m.mu.Unlock()
 	for _, w := range m.workers {
 		w.send(&ipc.Message{Type: ipc.Drain})

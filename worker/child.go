@@ -83,13 +83,21 @@ func (w *Worker) RunChild(opts ChildOptions) int {
 				return
 			}
 			if m.Type == ipc.Reload {
+				// The master's sockets replace ours: a kept port gets another
+				// descriptor of the same socket, a port added again a new
+				// socket, and a removed port's descriptor is closed.
 				mu.Lock()
+				old := sockets
+				sockets = map[string]*os.File{}
 				for i, f := range files {
-					if i < len(m.Listeners) && sockets[m.Listeners[i]] == nil {
+					if i < len(m.Listeners) {
 						sockets[m.Listeners[i]] = f
 					} else {
 						f.Close()
 					}
+				}
+				for _, f := range old {
+					f.Close()
 				}
 				mu.Unlock()
 			} else {
@@ -103,6 +111,12 @@ func (w *Worker) RunChild(opts ChildOptions) int {
 	drain := func(why string) int {
 		w.Log.Info("[worker] " + why + ": draining")
 		conn.Send(&ipc.Message{Type: ipc.Draining})
+		mu.Lock()
+		for _, f := range sockets {
+			f.Close()
+		}
+		sockets = map[string]*os.File{}
+		mu.Unlock()
 		w.Shutdown(nil, opts.DrainTimeout)
 		return 0
 	}

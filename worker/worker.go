@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -56,6 +57,7 @@ type Worker struct {
 	tasks     []*task
 	stopping  bool
 	reloading bool
+	pending   atomic.Int64 // accepted connections whose session is not made yet
 }
 
 // New returns a worker logging to log/out.
@@ -256,7 +258,7 @@ func (w *Worker) StopAccepting() {
 func (w *Worker) ActiveSessions() int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var n int64
+	n := w.pending.Load()
 	if w.prog != nil {
 		n += w.prog.ActiveSessions()
 	}
@@ -466,6 +468,8 @@ func (l *listener) acceptLoop() {
 		l.pmu.Lock()
 		p := l.pipeline
 		l.pmu.Unlock()
+		// Counted until its session exists, so a drain cannot miss it.
+		l.w.pending.Add(1)
 		go l.w.serve(l, p, nc)
 	}
 }
@@ -481,6 +485,7 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 		if err := tc.Handshake(); err != nil {
 			w.Log.Warn(fmt.Sprintf("[listener] TLS handshake with %s failed: %v", nc.RemoteAddr(), err))
 			nc.Close()
+			w.pending.Add(-1)
 			return
 		}
 		tc.SetDeadline(time.Time{})
@@ -498,6 +503,7 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 	ctx := p.Module.Program.NewContext(in)
 	s := p.NewSession(ctx, filters.ConnOutput(c))
 	w.Loop.Leave()
+	w.pending.Add(-1)
 	if w.Log.IsDebug() {
 		w.Log.Debug(fmt.Sprintf("[inbound] connection accepted from %s:%d on %s", in.RemoteAddr, in.RemotePort, l.addr))
 	}

@@ -250,6 +250,13 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "script file not specified")
 		return exitUsage
 	}
+	// A binary upgrade re-executes os.Args[0]: keep it valid after the
+	// change of directory below.
+	if strings.ContainsRune(os.Args[0], '/') && !filepath.IsAbs(os.Args[0]) {
+		if a, err := filepath.Abs(os.Args[0]); err == nil {
+			os.Args[0] = a
+		}
+	}
 	if err := os.Chdir(filepath.Dir(abs)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return exitUsage
