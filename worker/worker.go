@@ -459,6 +459,11 @@ func (l *listener) acceptLoop() {
 			l.pmu.Lock()
 			closed := l.closed
 			l.pmu.Unlock()
+			if errors.Is(err, syscall.EINVAL) {
+				// The master shut the socket down (port removed, shutdown).
+				l.w.Log.Debug(fmt.Sprintf("[listener] %s stopped listening", l.addr))
+				return
+			}
 			if !closed {
 				l.w.Log.Error(fmt.Sprintf("[listener] accept on %s: %v", l.addr, err))
 			}
