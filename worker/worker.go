@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,8 @@ type Worker struct {
 	Output *logging.Output
 
 	mu        sync.Mutex // guards the fields below (taken inside the loop)
-	file      string     // root script
+	root      string     // root directory of the running program
+	name      string     // its root module, e.g. "/pipy.js"; "" when none
 	prog      *filters.Program
 	stale     []*filters.Program
 	listeners map[int]*listener
@@ -74,7 +76,24 @@ func New(opts Options, log hclog.Logger, out *logging.Output) *Worker {
 // Load loads a script into a program without starting it, logging its
 // graph. Errors are returned, not logged.
 func (w *Worker) Load(file string) (*filters.Program, error) {
-	p, err := scripts.Load(file, w.Env)
+	root, name := splitScript(file)
+	return w.LoadModule(root, name)
+}
+
+// splitScript turns a script path into its directory (the root) and its
+// module name.
+func splitScript(file string) (root, name string) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		abs = file
+	}
+	return filepath.Dir(abs), "/" + filepath.Base(abs)
+}
+
+// LoadModule loads the module name (e.g. "/002-hello/pipy.js") of the root
+// directory root, without starting it.
+func (w *Worker) LoadModule(root, name string) (*filters.Program, error) {
+	p, err := scripts.LoadModule(root, name, w.Env)
 	if err != nil {
 		var ge *scripts.GraphError
 		if errors.As(err, &ge) {
@@ -107,12 +126,53 @@ func (w *Worker) LogLoadError(err error) {
 
 // Start loads file and starts it: listeners in declaration order, then tasks.
 func (w *Worker) Start(file string) error {
-	p, err := w.Load(file)
+	root, name := splitScript(file)
+	return w.StartModule(root, name)
+}
+
+// StartModule loads a module of root and runs it, replacing the running
+// program (its sessions finish on the old pipelines).
+func (w *Worker) StartModule(root, name string) error {
+	p, err := w.LoadModule(root, name)
 	if err != nil {
 		return err
 	}
-	w.file = file
-	return w.Run(p)
+	if err := w.Run(p); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.root, w.name = root, name
+	w.mu.Unlock()
+	return nil
+}
+
+// Current returns the root module of the running program, or "".
+func (w *Worker) Current() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.name
+}
+
+// StopProgram stops the running program: its listeners close and its tasks
+// stop; open sessions finish.
+func (w *Worker) StopProgram() {
+	w.Loop.Enter()
+	defer w.Loop.Leave()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for port, l := range w.listeners {
+		l.close()
+		delete(w.listeners, port)
+	}
+	for _, t := range w.tasks {
+		t.stop()
+	}
+	w.tasks = nil
+	if w.prog != nil {
+		w.stale = append(w.stale, w.prog)
+		w.prog = nil
+	}
+	w.name = ""
 }
 
 // Run starts an already loaded program, replacing the running one if any.
@@ -198,7 +258,7 @@ func (w *Worker) Program() *filters.Program {
 // ones. A script that fails to load leaves the running program in place.
 func (w *Worker) Reload() error {
 	w.mu.Lock()
-	file, busy := w.file, w.reloading || w.stopping
+	root, name, busy := w.root, w.name, w.reloading || w.stopping
 	w.reloading = true
 	w.mu.Unlock()
 	if busy {
@@ -209,12 +269,11 @@ func (w *Worker) Reload() error {
 		w.reloading = false
 		w.mu.Unlock()
 	}()
-	if file == "" {
+	if name == "" {
 		w.Log.Error("No script running")
 		return errors.New("no script running")
 	}
-	name := "/" + baseName(file)
-	p, err := w.Load(file)
+	p, err := w.LoadModule(root, name)
 	if err == nil {
 		err = w.Run(p)
 	}
@@ -225,13 +284,6 @@ func (w *Worker) Reload() error {
 	}
 	w.Log.Info("Script reloaded: " + name)
 	return nil
-}
-
-func baseName(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[i+1:]
-	}
-	return p
 }
 
 // StopAccepting closes every listener and stops every task.
