@@ -1,0 +1,66 @@
+package filters_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pipy-go/pipy/filters"
+)
+
+// fuzzHTTP feeds input to a decoder in two pieces split at split, then a
+// SessionEnd, and checks the output grammar: no panic, no hang, messages
+// never nest, nothing after the SessionEnd.
+func fuzzHTTP(t *testing.T, decoder string, input []byte, split uint16) {
+	w := load(t, "pipy().pipeline('p')."+decoder+"()")
+	r := w.session("p")
+	guard(t, 5*time.Second, func() {
+		at := int(split) % (len(input) + 1)
+		if at > 0 {
+			r.feed(filters.NewDataBytes(append([]byte(nil), input[:at]...)))
+		}
+		if at < len(input) {
+			r.feed(filters.NewDataBytes(append([]byte(nil), input[at:]...)))
+		}
+		r.feed(&filters.SessionEnd{})
+	})
+	if err := r.wellFormed(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.evts); n == 0 || r.evts[n-1].Kind() != filters.KindSessionEnd {
+		t.Fatalf("output does not end with a SessionEnd: %s", r.kinds())
+	}
+}
+
+var httpRequestSeeds = []string{
+	"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+	"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+	"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n",
+	"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+	"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc",
+	"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",
+	"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+}
+
+func FuzzDecodeHttpRequest(f *testing.F) {
+	for _, s := range httpRequestSeeds {
+		f.Add([]byte(s), uint16(len(s)/2))
+	}
+	f.Fuzz(func(t *testing.T, input []byte, split uint16) {
+		fuzzHTTP(t, "decodeHttpRequest", input, split)
+	})
+}
+
+func FuzzDecodeHttpResponse(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"HTTP/1.0 200 OK\r\n\r\nuntil the end",
+		"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n",
+		"HTTP/1.1 +20 X\r\n\r\n",
+	} {
+		f.Add([]byte(s), uint16(len(s)/3))
+	}
+	f.Fuzz(func(t *testing.T, input []byte, split uint16) {
+		fuzzHTTP(t, "decodeHttpResponse", input, split)
+	})
+}
