@@ -53,6 +53,8 @@ Options:
   --admin-port=<[host:]port>           With --spawn: serve /metrics and /status (loopback by default)
   --upgrade                            With --pid-file: tell the running master to upgrade its binary
   --watch-config-file                  Reload when the script or a module it uses changes on disk
+  --gui-port=<[host:]port>             Serve the web console (loopback by default); with a directory as
+                                       the target, nothing runs until started from the console
 
 Signals:
   SIGINT                               Stop accepting, wait for sessions to end (twice: force)
@@ -80,6 +82,7 @@ type options struct {
 	worker                                  int // >0: run as this worker slot of a master
 	drainTimeout                            time.Duration
 	pidFile, adminAddr                      string
+	guiAddr                                 string
 }
 
 func parseArgs(args []string) (*options, error) {
@@ -143,6 +146,11 @@ func parseArgs(args []string) (*options, error) {
 			o.adminAddr = val
 		case "--upgrade":
 			o.upgrade, err = true, flag()
+		case "--gui-port":
+			if val == "" {
+				return nil, fmt.Errorf("option --gui-port needs a [host:]port")
+			}
+			o.guiAddr = guiAddr(val)
 		case "--watch-config-file":
 			o.watch, err = true, flag()
 		case "--log-level":
@@ -232,6 +240,9 @@ func run(args []string) int {
 	case o.upgrade:
 		return upgrade(o.pidFile)
 	}
+	if o.target == "" && o.guiAddr != "" {
+		o.target = "."
+	}
 	if o.target == "" {
 		fmt.Fprint(os.Stderr, usage)
 		return exitUsage
@@ -246,9 +257,14 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "file or directory does not exist: %s\n", abs)
 		return exitUsage
 	}
-	if fi.IsDir() {
+	dirMode := fi.IsDir()
+	if dirMode && (o.guiAddr == "" || o.verify) {
 		fmt.Fprintln(os.Stderr, "script file not specified")
 		return exitUsage
+	}
+	root := filepath.Dir(abs)
+	if dirMode {
+		root = abs
 	}
 	// A binary upgrade re-executes os.Args[0]: keep it valid after the
 	// change of directory below.
@@ -257,7 +273,7 @@ func run(args []string) int {
 			os.Args[0] = a
 		}
 	}
-	if err := os.Chdir(filepath.Dir(abs)); err != nil {
+	if err := os.Chdir(root); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return exitUsage
 	}
@@ -273,6 +289,10 @@ func run(args []string) int {
 			addrs = strings.Split(v, ",")
 		}
 		return w.RunChild(worker.ChildOptions{Script: abs, DrainTimeout: o.drainTimeout, Listeners: addrs})
+	}
+	if o.guiAddr != "" && o.spawn > 0 {
+		fmt.Fprintln(os.Stderr, "--gui-port runs the console in a single process: it cannot be combined with --spawn")
+		return exitUsage
 	}
 	if o.spawn > 0 && !o.verify {
 		args := []string{abs, "--log-level=" + o.logLevel, "--drain-timeout=" + o.drainTimeout.String()}
@@ -309,9 +329,23 @@ func run(args []string) int {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := w.Start(abs); err != nil {
-		w.LogLoadError(err)
-		return exitFailure
+	var stopGUI func()
+	if o.guiAddr != "" {
+		if stopGUI, err = startGUI(o.guiAddr, root, w, log, out); err != nil {
+			log.Error(err.Error())
+			return exitFailure
+		}
+	}
+	if !dirMode {
+		if err := w.StartModule(root, "/"+filepath.Base(abs)); err != nil {
+			w.LogLoadError(err)
+			if stopGUI == nil {
+				return exitFailure
+			}
+			// The console stays up so the script can be fixed and started
+			// from the browser.
+			log.Warn("[gui] the script did not start: fix it in the console and run it again")
+		}
 	}
 	if o.watch {
 		stop := make(chan struct{})
@@ -327,11 +361,11 @@ func run(args []string) int {
 		}
 		defer os.Remove(o.pidFile)
 	}
-	return serve(w, log, sigs, o.drainTimeout)
+	return serve(w, log, sigs, o.drainTimeout, stopGUI)
 }
 
 // serve handles signals until the worker has stopped.
-func serve(w *worker.Worker, log hclog.Logger, sigs chan os.Signal, drainTimeout time.Duration) int {
+func serve(w *worker.Worker, log hclog.Logger, sigs chan os.Signal, drainTimeout time.Duration, stopGUI func()) int {
 	for sig := range sigs {
 		switch sig {
 		case syscall.SIGHUP:
@@ -343,6 +377,9 @@ func serve(w *worker.Worker, log hclog.Logger, sigs chan os.Signal, drainTimeout
 		case syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT:
 			name := map[os.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGQUIT: "SIGQUIT"}[sig]
 			log.Info(fmt.Sprintf("Received %s, shutting down...", name))
+			if stopGUI != nil {
+				stopGUI()
+			}
 			var timeout time.Duration
 			if sig != syscall.SIGINT {
 				timeout = drainTimeout
