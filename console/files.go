@@ -197,14 +197,21 @@ func (s *Server) writeFile(w http.ResponseWriter, r *http.Request, p string) {
 	if err == nil {
 		err = s.writeAtomic(full, http.MaxBytesReader(w, r.Body, MaxFileSize))
 	}
-	if err != nil {
-		if !errors.Is(err, errOutside) && !errors.Is(err, errTooLarge) {
-			s.log.Debug("cannot write file", "path", p, "error", err)
-		}
+	switch {
+	case err == nil:
+		s.empty(w, http.StatusCreated)
+	case errors.Is(err, errOutside), errors.Is(err, errTooLarge), errors.Is(err, errNotFound), errors.Is(err, errIsDir):
 		s.fileError(w, err)
-		return
+	default:
+		// An I/O failure (permissions, a full disk): the file is left as
+		// it was; say so to the browser and in the log.
+		s.log.Warn("[gui] cannot save a file", "path", p, "error", err)
+		status := http.StatusInternalServerError
+		if errors.Is(err, fs.ErrPermission) {
+			status = http.StatusForbidden
+		}
+		s.text(w, status, "cannot save the file: "+err.Error()+"\n")
 	}
-	s.empty(w, http.StatusCreated)
 }
 
 // writeAtomic replaces full with the content of body: it is written to a
@@ -270,7 +277,7 @@ func (s *Server) deleteFile(w http.ResponseWriter, r *http.Request, p string) {
 		return
 	}
 	if err := os.Remove(full); err != nil {
-		s.log.Debug("cannot delete file", "path", p, "error", err)
+		s.log.Warn("[gui] cannot delete a file", "path", p, "error", err)
 		s.empty(w, http.StatusNotFound)
 		return
 	}

@@ -32,6 +32,7 @@ const (
 
 	// master -> worker
 	Reload = "reload" // reload the script; Files carries new listening sockets
+	Unload = "unload" // stop the running program (close listeners, stop tasks), keep running
 	Drain  = "drain"  // stop accepting, finish sessions, then exit
 	Stop   = "stop"   // exit now
 )
@@ -42,6 +43,9 @@ type Message struct {
 	// Listeners names the files sent with the message: listen address per
 	// file, in order.
 	Listeners []string `json:"listeners,omitempty"`
+	// Module is, on Reload, the module of the root directory to run from
+	// now on (e.g. "/002-hello/pipy.js"); empty keeps the current one.
+	Module string `json:"module,omitempty"`
 	// Error is set on a failed reload.
 	Error string      `json:"error,omitempty"`
 	Stats *WorkerStat `json:"stats,omitempty"`

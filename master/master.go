@@ -14,8 +14,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -31,13 +31,20 @@ import (
 
 // Options configure a master.
 type Options struct {
-	Script       string        // absolute path of the root script
+	Script string // absolute path of the root script, or "" (Root only)
+	// Root is the directory of the program's modules; "" means the
+	// script's directory. With Root and no Script, the workers start with
+	// no program until one is started from the console.
+	Root         string
 	Workers      int           // number of worker processes
 	ReusePort    bool          // --reuse-port (per-listen default)
 	DrainTimeout time.Duration // how long draining workers may take
 	PIDFile      string        // written once the master is ready
 	AdminAddr    string        // host:port of /metrics and /status, or ""
 	WatchFiles   bool          // reload when the script or its modules change
+	// GUIAddr is the host:port of the web console, or "". Its root is the
+	// script's directory; it starts and stops programs on every worker.
+	GUIAddr string
 	// WorkerArgs are the command-line arguments a worker gets (the script
 	// and the options that matter to it); the master adds --worker=<slot>.
 	WorkerArgs []string
@@ -58,6 +65,11 @@ type Master struct {
 	stopping bool
 	exits    chan *workerProc
 	files    []string // module files of the last loaded program
+	// root is the script's directory, module the running root module of
+	// it ("/pipy.js"), "" after the console stopped the program.
+	root, module string
+	prog         *filters.Program // the last loaded program (for graphs)
+	requests     chan controlRequest
 }
 
 // sharedSocket reports whether all workers share one socket per address
@@ -66,7 +78,17 @@ var sharedSocket = !reusePortBalances
 
 // Run runs the master until it is stopped and returns the exit status.
 func Run(opts Options) int {
-	m := &Master{opts: opts, log: opts.Log, sockets: map[string][]*os.File{}, exits: make(chan *workerProc, 16)}
+	m := &Master{opts: opts, log: opts.Log, sockets: map[string][]*os.File{}, exits: make(chan *workerProc, 16),
+		requests: make(chan controlRequest)}
+	m.root, m.module = filepath.Dir(opts.Script), "/"+filepath.Base(opts.Script)
+	if opts.Root != "" {
+		m.root, m.module = opts.Root, ""
+		if opts.Script != "" {
+			if rel, err := filepath.Rel(opts.Root, opts.Script); err == nil {
+				m.module = "/" + filepath.ToSlash(rel)
+			}
+		}
+	}
 	if sharedSocket {
 		m.log.Warn("[master] this OS has no load-balancing SO_REUSEPORT: all workers accept on one shared socket per port")
 	}
@@ -80,7 +102,13 @@ func Run(opts Options) int {
 
 	specs, err := m.learn()
 	if err != nil {
-		return 1
+		if opts.GUIAddr == "" {
+			return 1
+		}
+		// The console stays up so the script can be fixed and started
+		// from the browser.
+		m.log.Warn("[gui] the script did not start: fix it in the console and run it again")
+		m.module = ""
 	}
 	if err := m.openSockets(specs); err != nil {
 		m.log.Error(err.Error())
@@ -103,6 +131,13 @@ func Run(opts Options) int {
 		m.log.Error("[master] workers did not become ready")
 		m.stopAll()
 		return 1
+	}
+	if opts.GUIAddr != "" {
+		if err := m.serveGUI(opts.GUIAddr); err != nil {
+			m.log.Error(fmt.Sprintf("[gui] %v", err))
+			m.stopAll()
+			return 1
+		}
 	}
 	if opts.AdminAddr != "" {
 		if err := m.serveAdmin(opts.AdminAddr); err != nil {
@@ -136,7 +171,13 @@ func Run(opts Options) int {
 // learn loads the script without starting it, to find its listen addresses.
 func (m *Master) learn() ([]*filters.ListenSpec, error) {
 	env := &filters.Env{Loop: filters.NewLoop(), Log: hclog.NewNullLogger(), Print: func(string) {}}
-	prog, err := scripts.Load(m.opts.Script, env)
+	m.mu.Lock()
+	root, module := m.root, m.module
+	m.mu.Unlock()
+	if module == "" {
+		return nil, nil // stopped from the console
+	}
+	prog, err := scripts.LoadModule(root, module, env)
 	if err != nil {
 		m.log.Error(err.Error())
 		var le *scripts.LoadError
@@ -149,6 +190,7 @@ func (m *Master) learn() ([]*filters.ListenSpec, error) {
 	}
 	m.mu.Lock()
 	m.files = scripts.ModuleFiles(prog)
+	m.prog = prog
 	m.mu.Unlock()
 	var specs []*filters.ListenSpec
 	for _, p := range prog.Pipelines() {
@@ -315,6 +357,8 @@ func (m *Master) loop(sigs chan os.Signal, changed <-chan struct{}) int {
 			return 0
 		case w := <-m.exits:
 			m.restart(w)
+		case req := <-m.requests:
+			req.done <- m.control(req)
 		}
 	}
 }
@@ -322,7 +366,13 @@ func (m *Master) loop(sigs chan os.Signal, changed <-chan struct{}) int {
 // reload validates the script, opens sockets for new addresses and tells
 // every worker to reload, handing it the sockets.
 func (m *Master) reload() {
-	name := "/" + baseName(m.opts.Script)
+	m.mu.Lock()
+	name := m.module
+	m.mu.Unlock()
+	if name == "" {
+		m.log.Error("No script running")
+		return
+	}
 	specs, err := m.learn()
 	if err == nil {
 		err = m.openSockets(specs)
@@ -335,15 +385,8 @@ func (m *Master) reload() {
 		return
 	}
 	for _, w := range m.workers {
-		w.reload()
+		w.reload(name)
 	}
-}
-
-func baseName(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[i+1:]
-	}
-	return p
 }
 
 // restart starts a dead worker again on its slot's sockets, at once the

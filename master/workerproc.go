@@ -37,6 +37,13 @@ type workerProc struct {
 // addresses of the sockets a worker inherits from fd 4 on (fd 3 is IPC).
 const EnvListeners = "PIPY_WORKER_LISTENERS"
 
+// EnvRoot and EnvModule name the environment variables giving a worker its
+// program: the root directory and the module in it to run ("" for none).
+const (
+	EnvRoot   = "PIPY_WORKER_ROOT"
+	EnvModule = "PIPY_WORKER_MODULE"
+)
+
 func (w *workerProc) start() error {
 	conn, childEnd, err := ipc.Pair()
 	if err != nil {
@@ -51,7 +58,10 @@ func (w *workerProc) start() error {
 	args := append([]string{fmt.Sprintf("--worker=%d", w.slot)}, w.m.opts.WorkerArgs...)
 	cmd := exec.Command(exe, args...)
 	cmd.ExtraFiles = append([]*os.File{childEnd}, files...)
-	cmd.Env = append(os.Environ(), EnvListeners+"="+strings.Join(addrs, ","))
+	w.m.mu.Lock()
+	root, module := w.m.root, w.m.module
+	w.m.mu.Unlock()
+	cmd.Env = append(os.Environ(), EnvListeners+"="+strings.Join(addrs, ","), EnvRoot+"="+root, EnvModule+"="+module)
 	cmd.SysProcAttr = workerSysProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -161,9 +171,10 @@ func (w *workerProc) send(m *ipc.Message, files ...*os.File) {
 	}
 }
 
-func (w *workerProc) reload() {
+// reload hands the worker the slot's sockets and tells it to run module.
+func (w *workerProc) reload(module string) {
 	addrs, files := w.m.socketsFor(w.slot)
-	w.send(&ipc.Message{Type: ipc.Reload, Listeners: addrs}, files...)
+	w.send(&ipc.Message{Type: ipc.Reload, Module: module, Listeners: addrs}, files...)
 }
 
 func (w *workerProc) kill() {

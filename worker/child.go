@@ -17,7 +17,12 @@ import (
 // ChildOptions configure a worker process started by a master.
 type ChildOptions struct {
 	Options
-	Script       string
+	Script string
+	// Root and Module, when Root is set, name the program instead of
+	// Script: the module (e.g. "/002-hello/pipy.js") of the root directory;
+	// an empty Module starts the worker with no program (the master's
+	// console stopped it).
+	Root, Module string
 	DrainTimeout time.Duration
 	// Listeners are the listen addresses of the inherited sockets from fd
 	// 4 on, in order (fd 3 is the IPC connection).
@@ -51,11 +56,21 @@ func (w *Worker) RunChild(opts ChildOptions) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGQUIT)
 
-	if err := w.Start(opts.Script); err != nil {
-		w.LogLoadError(err)
+	var err2 error
+	switch {
+	case opts.Root == "":
+		err2 = w.Start(opts.Script)
+	case opts.Module != "":
+		err2 = w.StartModule(opts.Root, opts.Module)
+	default:
+		w.SetRoot(opts.Root)
+	}
+	if err2 != nil {
+		w.LogLoadError(err2)
 		return 1
 	}
 	conn.Send(&ipc.Message{Type: ipc.Ready})
+	conn.Send(&ipc.Message{Type: ipc.Stats, Stats: w.Stat()}) // seen at once, not a second later
 
 	stop := make(chan struct{})
 	go func() {
@@ -129,10 +144,13 @@ func (w *Worker) RunChild(opts ChildOptions) int {
 			switch m.Type {
 			case ipc.Reload:
 				reply := &ipc.Message{Type: ipc.Reloaded}
-				if err := w.Reload(); err != nil {
+				if err := w.ReloadModule(m.Module); err != nil {
 					reply.Error = strings.SplitN(err.Error(), "\n", 2)[0]
 				}
 				conn.Send(reply)
+			case ipc.Unload:
+				w.StopProgram()
+				w.Log.Info("[worker] program stopped")
 			case ipc.Drain:
 				return drain("told to stop")
 			case ipc.Stop:

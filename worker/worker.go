@@ -146,6 +146,14 @@ func (w *Worker) StartModule(root, name string) error {
 	return nil
 }
 
+// SetRoot sets the root directory the modules of ReloadModule are looked up
+// in, for a worker that starts with no program.
+func (w *Worker) SetRoot(root string) {
+	w.mu.Lock()
+	w.root = root
+	w.mu.Unlock()
+}
+
 // Current returns the root module of the running program, or "".
 func (w *Worker) Current() string {
 	w.mu.Lock()
@@ -256,9 +264,17 @@ func (w *Worker) Program() *filters.Program {
 // Reload re-reads the root script and runs it beside the current program:
 // new connections get the new pipelines, existing sessions finish on the old
 // ones. A script that fails to load leaves the running program in place.
-func (w *Worker) Reload() error {
+func (w *Worker) Reload() error { return w.ReloadModule("") }
+
+// ReloadModule is Reload with another module of the same root directory
+// (e.g. "/004-http-proxy/pipy.js") as the new root module; "" reloads the
+// current one.
+func (w *Worker) ReloadModule(module string) error {
 	w.mu.Lock()
 	root, name, busy := w.root, w.name, w.reloading || w.stopping
+	if module != "" {
+		name = module
+	}
 	w.reloading = true
 	w.mu.Unlock()
 	if busy {
@@ -282,6 +298,9 @@ func (w *Worker) Reload() error {
 		w.Log.Error("Failed reloading script: " + name)
 		return err
 	}
+	w.mu.Lock()
+	w.name = name
+	w.mu.Unlock()
 	w.Log.Info("Script reloaded: " + name)
 	return nil
 }

@@ -53,8 +53,10 @@ Options:
   --admin-port=<[host:]port>           With --spawn: serve /metrics and /status (loopback by default)
   --upgrade                            With --pid-file: tell the running master to upgrade its binary
   --watch-config-file                  Reload when the script or a module it uses changes on disk
-  --gui-port=<[host:]port>             Serve the web console (loopback by default); with a directory as
-                                       the target, nothing runs until started from the console
+  --gui-port=<[host:]port>             Serve the web console (loopback by default; no authentication):
+                                       edit files of the script's directory, run and stop scripts, see
+                                       graphs, log and worker stats. With a directory as the target,
+                                       nothing runs until started from the console. Works with --spawn
 
 Signals:
   SIGINT                               Stop accepting, wait for sessions to end (twice: force)
@@ -258,7 +260,7 @@ func run(args []string) int {
 		return exitUsage
 	}
 	dirMode := fi.IsDir()
-	if dirMode && (o.guiAddr == "" || o.verify) {
+	if dirMode && (o.guiAddr == "" && o.worker == 0 || o.verify) {
 		fmt.Fprintln(os.Stderr, "script file not specified")
 		return exitUsage
 	}
@@ -288,19 +290,23 @@ func run(args []string) int {
 		if v := os.Getenv(master.EnvListeners); v != "" {
 			addrs = strings.Split(v, ",")
 		}
-		return w.RunChild(worker.ChildOptions{Script: abs, DrainTimeout: o.drainTimeout, Listeners: addrs})
-	}
-	if o.guiAddr != "" && o.spawn > 0 {
-		fmt.Fprintln(os.Stderr, "--gui-port runs the console in a single process: it cannot be combined with --spawn")
-		return exitUsage
+		return w.RunChild(worker.ChildOptions{Script: abs, DrainTimeout: o.drainTimeout, Listeners: addrs,
+			Root: os.Getenv(master.EnvRoot), Module: os.Getenv(master.EnvModule)})
 	}
 	if o.spawn > 0 && !o.verify {
 		args := []string{abs, "--log-level=" + o.logLevel, "--drain-timeout=" + o.drainTimeout.String()}
 		if o.reusePort {
 			args = append(args, "--reuse-port")
 		}
+		script, mroot := abs, ""
+		if o.guiAddr != "" {
+			mroot = root
+			if dirMode {
+				script = ""
+			}
+		}
 		return master.Run(master.Options{
-			Script: abs, Workers: o.spawn, ReusePort: o.reusePort, DrainTimeout: o.drainTimeout,
+			Script: script, Root: mroot, GUIAddr: o.guiAddr, Workers: o.spawn, ReusePort: o.reusePort, DrainTimeout: o.drainTimeout,
 			PIDFile: o.pidFile, AdminAddr: o.adminAddr, WorkerArgs: args, Log: log, Output: out,
 			WatchFiles: o.watch,
 		})
