@@ -1,6 +1,7 @@
 # pipy-go developer targets. See README.md.
 #
-#   make run     build, then serve test/002-hello on port 6080
+#   make run     build, then serve a copy of test/002-hello (playground/) on port 6080,
+#                with the web console on http://127.0.0.1:6060/
 #   make test    build, then go vet + go test (end-to-end tests run bin/pipy)
 #   make bench   build, then compare pipy and nginx (bench/README.md)
 #   make package build, then a deb and an rpm in dist/ (packaging/nfpm/README.md)
@@ -15,8 +16,11 @@ TESTFLAGS ?=
 build:
 	GO=$(GO) ./build.sh
 
+# The console edits files: give it a scratch copy, not the test fixture.
 run: build
-	$(PIPY) test/002-hello/pipy.js
+	@mkdir -p playground
+	@[ -f playground/pipy.js ] || cp test/002-hello/pipy.js playground/pipy.js
+	$(PIPY) playground/pipy.js --gui-port=6060
 
 test: build
 	$(GO) vet ./...

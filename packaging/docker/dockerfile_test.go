@@ -96,10 +96,22 @@ func TestDockerfileContract(t *testing.T) {
 			builds = append(builds, s)
 		}
 	}
-	if len(builds) != 2 {
-		t.Fatalf("want a builder and a final stage, found %d stages", len(builds))
+	if len(builds) != 3 {
+		t.Fatalf("want a ui, a builder and a final stage, found %d stages", len(builds))
 	}
-	builder, final := builds[0], builds[1]
+	ui, builder, final := builds[0], builds[1], builds[2]
+	if !strings.Contains(ui[0].args, "node:${NODE_VERSION}") || !strings.HasSuffix(ui[0].args, " AS ui") {
+		t.Errorf("ui stage: FROM %s", ui[0].args)
+	}
+	var uiText string
+	for _, in := range ui {
+		uiText += in.cmd + " " + in.args + "\n"
+	}
+	for _, want := range []string{"package-lock.json", "npm ci", "npm run build"} {
+		if !strings.Contains(uiText, want) {
+			t.Errorf("ui stage lacks %q", want)
+		}
+	}
 
 	// Base images: tagged through ARGs with pinned defaults, never latest.
 	for _, s := range builds {
@@ -132,7 +144,7 @@ func TestDockerfileContract(t *testing.T) {
 	for _, in := range builder {
 		builderText += in.cmd + " " + in.args + "\n"
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "ARG PIPY_SKIP_UI=1", "./build.sh", "sh packaging/docker/stage-rootfs.sh . bin/pipy /rootfs"} {
+	for _, want := range []string{"CGO_ENABLED=0", "ARG PIPY_SKIP_UI=1", "COPY --from=ui /src/console/ui/dist/ console/ui/dist/", "./build.sh", "sh packaging/docker/stage-rootfs.sh . bin/pipy /rootfs"} {
 		if !strings.Contains(builderText, want) {
 			t.Errorf("builder stage lacks %q", want)
 		}
