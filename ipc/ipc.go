@@ -60,7 +60,8 @@ type WorkerStat struct {
 	BytesOut    int64            `json:"bytesOut"`
 	Requests    int64            `json:"requests"`
 	Errors      int64            `json:"errors"`
-	Memory      int64            `json:"memory"` // bytes of RSS
+	Memory      int64            `json:"memory"`     // bytes of RSS
+	Goroutines  int64            `json:"goroutines"` // live goroutines (leak watch)
 	Pipelines   []PipelineStat   `json:"pipelines"`
 	Extra       map[string]int64 `json:"extra,omitempty"`
 }

@@ -106,6 +106,7 @@ func (m *Master) metricsText() string {
 	metric("pipy_http_requests_total", "counter", "HTTP requests decoded.", func(s *ipc.WorkerStat) int64 { return s.Requests })
 	metric("pipy_script_errors_total", "counter", "Sessions aborted by script errors.", func(s *ipc.WorkerStat) int64 { return s.Errors })
 	metric("pipy_memory_bytes", "gauge", "Resident memory of the worker.", func(s *ipc.WorkerStat) int64 { return s.Memory })
+	metric("pipy_goroutines", "gauge", "Live goroutines of the worker.", func(s *ipc.WorkerStat) int64 { return s.Goroutines })
 	fmt.Fprintf(&b, "# HELP pipy_sessions_active Sessions not yet ended, per pipeline.\n# TYPE pipy_sessions_active gauge\n")
 	for _, s := range slots {
 		for _, p := range stats[s].Pipelines {

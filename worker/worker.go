@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -409,6 +410,7 @@ func (w *Worker) Stat() *ipc.WorkerStat {
 		Requests:    c.Requests.Load(),
 		Errors:      c.Errors.Load(),
 		Memory:      rss(),
+		Goroutines:  int64(runtime.NumGoroutine()),
 		Pipelines:   w.Pipelines(),
 	}
 }
