@@ -1,13 +1,13 @@
 // Builds the console UI into dist/: main.js and main.css bundled and
-// minified by esbuild from src/main.js, plus index.html. The Go package
-// console embeds dist/ with go:embed and gzips the assets for clients that
-// accept it.
+// minified by esbuild from src/main.js, plus index.html, each stored only
+// gzip-compressed (name.gz). The Go package console embeds dist/ with
+// go:embed and sends the compressed form to clients that accept it.
 //
 //   node build.mjs            one minified build, prints the sizes
 //   node build.mjs --watch    rebuild on every change (unminified, with source maps)
 
 import * as esbuild from 'esbuild';
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,18 @@ const options = {
   plugins: [copyHTML],
 };
 
+// Replaces every built file by its gzip form (name.gz): the binary embeds
+// only that, and the console decompresses it for the rare client without
+// gzip. Saves ~0.4 MiB of binary.
+async function compressAll() {
+  for (const name of await readdir(dist)) {
+    if (name === '.keep' || name.endsWith('.gz') || name.endsWith('.map')) continue;
+    const file = join(dist, name);
+    await writeFile(file + '.gz', gzipSync(await readFile(file), { level: 9 }));
+    await rm(file);
+  }
+}
+
 await clean();
 if (watch) {
   const ctx = await esbuild.context(options);
@@ -73,4 +85,5 @@ if (watch) {
 } else {
   await esbuild.build(options);
   await report();
+  await compressAll();
 }
