@@ -3,7 +3,7 @@
 #   make run     build, then serve a copy of test/002-hello (playground/) on port 6080,
 #                with the web console on http://127.0.0.1:6060/
 #   make test    build, then go vet + go test (end-to-end tests run bin/pipy)
-#   make bench   build, then compare pipy and nginx (bench/README.md)
+#   make bench   build, then compare pipy with nginx, HAProxy and Caddy; writes docs/performance.md (bench/README.md)
 #   make package build, then a deb and an rpm in dist/ (packaging/nfpm/README.md)
 #   make release cross-compiled archives + SHA256SUMS in dist/ (packaging/nfpm/README.md)
 
