@@ -84,14 +84,13 @@ func makeConnect(a *Args) (Template, error) {
 			return nil, a.Errorf("option tls must be an object")
 		}
 		// The original neither verifies the server nor sends SNI.
-		t.tls = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+		var certPEM, keyPEM string
 		cert, key := o.Get("cert"), o.Get("key")
 		if cert != nil && !goja.IsUndefined(cert) && key != nil && !goja.IsUndefined(key) {
-			c, err := tls.X509KeyPair([]byte(cert.String()), []byte(key.String()))
-			if err != nil {
-				return nil, a.Errorf("option tls: bad certificate or key: %v", err)
-			}
-			t.tls.Certificates = []tls.Certificate{c}
+			certPEM, keyPEM = cert.String(), key.String()
+		}
+		if t.tls, err = ClientTLS(certPEM, keyPEM); err != nil {
+			return nil, a.Errorf("option tls: %v", err)
 		}
 	}
 	return t, nil
