@@ -44,6 +44,14 @@ type demuxSub struct {
 	s        *Session
 	held     []Event
 	complete bool
+	started  bool // output a MessageStart
+	// cut is the SessionEnd of a sub-session that ended after its answer's
+	// MessageStart but before its MessageEnd (an upstream reset
+	// mid-response, say). The answer can never be completed, so when its
+	// turn comes the downstream gets this SessionEnd instead of waiting
+	// forever. A sub-session that ends without any output just gives up
+	// its turn, as the spec says.
+	cut Event
 }
 
 func (f *demux) Input(evt Event) {
@@ -103,10 +111,16 @@ func (sub *demuxSub) Input(evt Event) {
 	switch evt.Kind() {
 	case KindSessionEnd:
 		sub.complete = true
+		if sub.started {
+			sub.cut = evt
+		}
 	case KindMessageEnd:
 		sub.complete = true
 		sub.deliver(evt, head)
 	default:
+		if evt.Kind() == KindMessageStart {
+			sub.started = true
+		}
 		sub.deliver(evt, head)
 	}
 	if sub.complete && head {
@@ -131,6 +145,10 @@ func (f *demux) advance() {
 		f.queue = f.queue[1:]
 		// Its answer is through; later output would be dropped anyway.
 		done.s.End(NoError)
+		if done.cut != nil {
+			f.cutOff(done.cut)
+			return
+		}
 		if len(f.queue) == 0 {
 			break
 		}
@@ -142,6 +160,29 @@ func (f *demux) advance() {
 		}
 	}
 	f.maybeClose()
+}
+
+// cutOff ends the stream after an answer that was cut short: the answers
+// queued behind it are dropped with their sub-sessions, further input is
+// ignored and the downstream gets the sub-session's SessionEnd.
+func (f *demux) cutOff(end Event) {
+	for _, sub := range f.queue {
+		for _, e := range sub.held {
+			if d, ok := e.(*Data); ok {
+				d.Release()
+			}
+		}
+		sub.held = nil
+		sub.complete = true
+		sub.s.End(NoError)
+	}
+	f.queue = nil
+	f.current = nil
+	f.ended = true
+	if !f.closed {
+		f.closed = true
+		f.out.Input(end)
+	}
 }
 
 // maybeClose outputs SessionEnd once the input has ended and every pending

@@ -59,6 +59,10 @@ const demuxScript = `pipy({_n: 0, _idx: -1, _g: {log: [], count: 0, go: false}})
   .demux('maybe-end')
 .pipeline('maybe-end')
   .replaceMessage(m => m.body.toString() === 'kill' ? new SessionEnd() : [new Message('ok:' + m.body.toString()), new SessionEnd()])
+.pipeline('cutter')
+  .demux('maybe-cut')
+.pipeline('maybe-cut')
+  .replaceMessage(m => m.body.toString() === 'cut' ? [new MessageStart(), new Data('par'), new SessionEnd('reset')] : new Message('ok:' + m.body.toString()))
 `
 
 func TestDemuxDerivedContexts(t *testing.T) {
@@ -147,6 +151,21 @@ func TestDemuxSubSessionEnd(t *testing.T) {
 	}
 	if got := r.kinds(); got != "MS D(4) ME MS D(4) ME" {
 		t.Fatalf("got %s", got)
+	}
+}
+
+// A sub-session that ends in the middle of its answer (an upstream reset
+// mid-response) ends the stream there: the downstream gets its SessionEnd
+// instead of waiting forever for a MessageEnd, and later answers are dropped.
+func TestDemuxSubSessionCutMidAnswer(t *testing.T) {
+	w := load(t, demuxScript)
+	r := w.session("cutter")
+	r.feed(msgs("a", "cut", "b")...)
+	if got := r.bytesOut(); got != "ok:apar" {
+		t.Fatalf("got %q (%s)", got, r.kinds())
+	}
+	if got := r.kinds(); !strings.HasPrefix(got, "MS D(4) ME MS D(3) SE") || strings.Count(got, "SE") != 1 {
+		t.Fatalf("got %s, want the cut answer followed by one SessionEnd", got)
 	}
 }
 
