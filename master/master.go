@@ -9,12 +9,14 @@
 package master
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sort"
 	"sync"
 	"syscall"
@@ -170,7 +172,11 @@ func Run(opts Options) int {
 
 // learn loads the script without starting it, to find its listen addresses.
 func (m *Master) learn() ([]*filters.ListenSpec, error) {
-	env := &filters.Env{Loop: filters.NewLoop(), Log: hclog.NewNullLogger(), Print: func(string) {}}
+	// What the script logs while loading is kept back: the workers log it
+	// again when they load, unless the load fails here.
+	var held bytes.Buffer
+	heldOut := logging.NewOutput(&held)
+	env := &filters.Env{Loop: filters.NewLoop(), Log: logging.New(heldOut, m.log.GetLevel()), Print: heldOut.Line}
 	m.mu.Lock()
 	root, module := m.root, m.module
 	m.mu.Unlock()
@@ -179,6 +185,11 @@ func (m *Master) learn() ([]*filters.ListenSpec, error) {
 	}
 	prog, err := scripts.LoadModule(root, module, env)
 	if err != nil {
+		for _, line := range strings.Split(strings.TrimRight(held.String(), "\n"), "\n") {
+			if line != "" {
+				m.opts.Output.Line(line)
+			}
+		}
 		m.log.Error(err.Error())
 		var le *scripts.LoadError
 		if errors.As(err, &le) {

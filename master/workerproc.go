@@ -63,12 +63,18 @@ func (w *workerProc) start() error {
 	w.m.mu.Unlock()
 	cmd.Env = append(os.Environ(), EnvListeners+"="+strings.Join(addrs, ","), EnvRoot+"="+root, EnvModule+"="+module)
 	cmd.SysProcAttr = workerSysProcAttr()
-	out, err := cmd.StdoutPipe()
+	// An os.Pipe of our own rather than cmd.StdoutPipe: Wait closes the
+	// latter, which loses the last lines of a worker that exits at once
+	// (its load error, say).
+	out, outW, err := os.Pipe()
 	if err != nil {
 		return err
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = outW, outW
+	err = cmd.Start()
+	outW.Close()
+	if err != nil {
+		out.Close()
 		return err
 	}
 	exited := make(chan struct{})
@@ -76,10 +82,21 @@ func (w *workerProc) start() error {
 	w.cmd, w.pid, w.conn, w.ready, w.exited, w.state, w.startedAt, w.stat = cmd, cmd.Process.Pid, conn, false, exited, nil, time.Now(), nil
 	w.mu.Unlock()
 
-	go w.pipeOutput(out)
+	outDone := make(chan struct{})
+	go func() {
+		w.pipeOutput(out)
+		out.Close()
+		close(outDone)
+	}()
 	go w.readIPC(conn)
 	go func() {
 		cmd.Wait()
+		// Let the output drain before the exit is reported; a process the
+		// worker started (exec) may hold the pipe open, so not forever.
+		select {
+		case <-outDone:
+		case <-time.After(time.Second):
+		}
 		conn.Close()
 		w.mu.Lock()
 		w.state = cmd.ProcessState
