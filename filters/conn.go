@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -34,6 +35,7 @@ type Conn struct {
 	writing   bool
 	closing   bool // close once the queue is written
 	halfClose bool // shut down the write side once the queue is written
+	linger    bool // CloseLinger: drop later writes, close when reading ends
 	closed    bool
 	werr      error
 
@@ -43,6 +45,9 @@ type Conn struct {
 
 	// BytesIn and BytesOut count traffic (loop lock for BytesIn, wmu for out).
 	BytesIn, BytesOut int64
+
+	// timers enforce the listener's timeouts; nil for other connections.
+	timers *connTimers
 
 	// ReadAfterWriteError keeps the read side open when a write fails (a
 	// child process that exits without reading its input still has output
@@ -68,7 +73,7 @@ func (c *Conn) Write(d *Data) {
 		return
 	}
 	c.wmu.Lock()
-	if c.closed || c.closing || c.werr != nil {
+	if c.closed || c.closing || c.linger || c.werr != nil {
 		c.wmu.Unlock()
 		d.Release()
 		return
@@ -79,11 +84,13 @@ func (c *Conn) Write(d *Data) {
 	c.loop.markDirty(c)
 }
 
-// Close closes the connection once everything queued has been written.
-// Call inside the loop.
+// Close closes the connection once everything queued has been written
+// (after CloseLinger, the lingering decides). Call inside the loop.
 func (c *Conn) Close() {
 	c.wmu.Lock()
-	c.closing = true
+	if !c.linger {
+		c.closing = true
+	}
 	c.wmu.Unlock()
 	c.loop.markDirty(c)
 }
@@ -199,12 +206,32 @@ func (c *Conn) writeOut(q []*Data) (int, error) {
 	for _, d := range q {
 		total += d.size
 	}
+	_, isTCP := c.nc.(*net.TCPConn)
+	t := c.timers
+	if t != nil && t.idle > 0 {
+		if !isTCP {
+			return total, c.writePieces(q, total)
+		}
+		t.beginWrite(c.nc, true)
+	} else {
+		t = nil
+	}
 	if len(q) == 1 && len(q[0].chunks) == 1 {
 		// One buffer: a plain write is cheaper than writev.
-		_, err := c.nc.Write(q[0].chunks[0].b)
-		return total, err
+		b := q[0].chunks[0].b
+		for {
+			n, err := c.nc.Write(b)
+			if err != nil && t != nil && t.writeTimedOut(c.nc, n, err) {
+				b = b[n:]
+				continue
+			}
+			if t != nil && err == nil {
+				t.wrote()
+			}
+			return total, err
+		}
 	}
-	if _, ok := c.nc.(*net.TCPConn); ok {
+	if isTCP {
 		bufs := c.bufs[:0]
 		for _, d := range q {
 			for _, ch := range d.chunks {
@@ -213,27 +240,59 @@ func (c *Conn) writeOut(q []*Data) (int, error) {
 		}
 		c.bufs = bufs[:0]
 		w := bufs
-		_, err := w.WriteTo(c.nc)
+		var err error
+		for {
+			var n int64
+			n, err = w.WriteTo(c.nc) // consumes w as it writes
+			if err != nil && t != nil && t.writeTimedOut(c.nc, int(n), err) {
+				continue
+			}
+			break
+		}
 		for i := range bufs {
 			bufs[i] = nil
 		}
 		if err != nil {
 			return total, err
 		}
+		if t != nil {
+			t.wrote()
+		}
 		return total, nil
 	}
 	// TLS and other conns: one write per flush, so one record.
-	var b []byte
-	if len(q) == 1 && len(q[0].chunks) == 1 {
-		b = q[0].chunks[0].b
-	} else {
-		b = make([]byte, 0, total)
-		for _, d := range q {
-			b = d.AppendTo(b)
-		}
-	}
-	_, err := c.nc.Write(b)
+	_, err := c.nc.Write(c.joined(q, total))
 	return total, err
+}
+
+// joined returns the bytes of q in one slice.
+func (c *Conn) joined(q []*Data, total int) []byte {
+	if len(q) == 1 && len(q[0].chunks) == 1 {
+		return q[0].chunks[0].b
+	}
+	b := make([]byte, 0, total)
+	for _, d := range q {
+		b = d.AppendTo(b)
+	}
+	return b
+}
+
+// writePieces writes q to a connection that cannot resume a write after a
+// deadline (TLS) under the idle timeout: in pieces, each given the whole
+// idle time, so a slow but steady reader is not cut off.
+func (c *Conn) writePieces(q []*Data, total int) error {
+	t := c.timers
+	b := c.joined(q, total)
+	for len(b) > 0 {
+		n := min(len(b), writePiece)
+		t.beginWrite(c.nc, false)
+		if _, err := c.nc.Write(b[:n]); err != nil {
+			return err
+		}
+		t.wrote()
+		b = b[n:]
+	}
+	return nil
 }
 
 // Pause stops the reader from reading until a matching Resume.
@@ -258,24 +317,32 @@ func (c *Conn) Resume() {
 	c.pmu.Unlock()
 }
 
-func (c *Conn) waitResumed() {
+// waitResumed waits while reading is paused and reports whether it did.
+func (c *Conn) waitResumed() bool {
 	c.pmu.Lock()
 	ch := c.resumed
 	p := c.paused
 	c.pmu.Unlock()
 	if p > 0 {
 		<-ch
+		return true
 	}
+	return false
 }
 
 // ReadLoop reads until EOF or error. Each read is passed to onData inside the
-// loop; at the end onEnd is called inside the loop with nil for EOF. Run it in
-// its own goroutine.
+// loop; at the end onEnd is called inside the loop with nil for EOF, or with
+// ErrIdleTimeout or ErrHeadTimeout when a timeout of SetLimits closes the
+// connection. Run it in its own goroutine.
 func (c *Conn) ReadLoop(onData func(d *Data), onEnd func(err error)) {
 	buf := GetBuffer()
 	off := 0
+	t := c.timers
 	for {
-		c.waitResumed()
+		if c.waitResumed() && t != nil {
+			// A pause is ours, not the peer's idleness.
+			t.lastRead.Store(mono())
+		}
 		n, err := c.nc.Read(buf.B[off:])
 		if n > 0 {
 			d := NewDataBuffer(buf, off, n)
@@ -284,6 +351,11 @@ func (c *Conn) ReadLoop(onData func(d *Data), onEnd func(err error)) {
 			c.BytesIn += int64(n)
 			onData(d)
 			c.loop.Leave()
+			if t != nil {
+				// After Leave: time spent pushing the data on (backpressure)
+				// is not idleness either.
+				t.lastRead.Store(mono())
+			}
 			off += n
 			if !buf.Shared() {
 				off = 0
@@ -294,6 +366,22 @@ func (c *Conn) ReadLoop(onData func(d *Data), onEnd func(err error)) {
 			}
 		}
 		if err != nil {
+			if c.lingering() {
+				// After CloseLinger, whatever ends the reading (the peer's
+				// FIN, the linger deadline) closes the socket.
+				c.Abort()
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					err = nil
+				}
+			} else if t != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+				c.loop.Enter()
+				why := t.expired(c)
+				c.loop.Leave()
+				if why == nil {
+					continue
+				}
+				err = why
+			}
 			buf.Release()
 			if errors.Is(err, io.EOF) {
 				err = nil

@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,7 +28,27 @@ type httpDecoderTemplate struct {
 }
 
 func (t *httpDecoderTemplate) New(s *Session, out Sink) Sink {
-	return &httpDecoder{t: t, s: s, out: out}
+	f := &httpDecoder{t: t, s: s, out: out, maxHead: MaxHeadSize}
+	if t.response {
+		return f
+	}
+	f.maxHead, f.maxFields = DefaultMaxHeadSize, DefaultMaxHeaders
+	if in := s.Context.Inbound; in != nil {
+		if l := in.Limits; l != nil {
+			if l.MaxHeadSize > 0 {
+				f.maxHead = l.MaxHeadSize
+			}
+			if l.MaxHeaders > 0 {
+				f.maxFields = l.MaxHeaders
+			}
+		}
+		if in.Conn != nil {
+			// The first request decoder on the connection's stream times
+			// its heads (readTimeout).
+			f.timers = in.Conn.claimHead(f)
+		}
+	}
+	return f
 }
 
 type decodeState uint8
@@ -45,8 +66,11 @@ const (
 
 // httpDecoder turns a byte stream into HTTP messages (RFC 9112 framing).
 // Malformed input is a protocol error: a warning is logged, a listening
-// connection gets 400 (431 for an oversized head, 501 for an unsupported
-// transfer coding) and is closed, and the session ends.
+// connection gets 400 (431 for an oversized head or too many fields, 414
+// for an oversized request line, 501 for an unsupported transfer coding,
+// 505 for an HTTP version other than 1.x) and is closed, and the session
+// ends. Requests are parsed strictly (CRLF only, chunk extensions checked),
+// responses leniently.
 type httpDecoder struct {
 	t         *httpDecoderTemplate
 	s         *Session
@@ -54,8 +78,58 @@ type httpDecoder struct {
 	state     decodeState
 	head      headParser
 	line      []byte
-	remaining int64
+	remaining int64 // body bytes to come; trailer bytes seen in stTrailer
 	keepAlive bool
+
+	maxHead   int         // bytes of a head (and of trailers)
+	maxFields int         // header fields of a request head; 0: any
+	timers    *connTimers // the connection's head timer, when this decoder owns it
+	rl        lineCheck   // validation of a request line still arriving
+}
+
+// lineCheck validates the request line of an incomplete head as it
+// arrives, so that garbage (a TLS ClientHello, another protocol) is refused
+// at once instead of waiting for a head that never ends.
+type lineCheck struct {
+	pos   int   // next byte of head.buf to check
+	phase uint8 // 0 method, 1 target, 2 version, 3 line complete
+	vpos  int   // bytes of the version seen
+}
+
+// feed checks the bytes of buf from pos on and reports whether they can
+// still start a valid request line.
+func (c *lineCheck) feed(buf []byte) bool {
+	for ; c.pos < len(buf) && c.phase < 3; c.pos++ {
+		b := buf[c.pos]
+		switch c.phase {
+		case 0:
+			if b == ' ' && c.pos > 0 {
+				c.phase = 1
+			} else if !tchar[b] {
+				return false
+			}
+		case 1:
+			if b == ' ' && buf[c.pos-1] != ' ' {
+				c.phase = 2
+			} else if b <= ' ' || b == 0x7f {
+				return false
+			}
+		case 2:
+			const v = "HTTP/#.#\r\n"
+			switch want := v[c.vpos]; {
+			case want == '#':
+				if b < '0' || b > '9' {
+					return false
+				}
+			case b != want:
+				return false
+			}
+			if c.vpos++; c.vpos == len(v) {
+				c.phase = 3
+			}
+		}
+	}
+	return true
 }
 
 func (f *httpDecoder) name() string {
@@ -85,6 +159,7 @@ func (f *httpDecoder) Input(evt Event) {
 		}
 		state := f.state
 		f.state = stDead
+		f.releaseTimer()
 		if f.t.response {
 			if state == stUntilEnd {
 				f.out.Input(TheMessageEnd)
@@ -104,15 +179,17 @@ func (f *httpDecoder) decode(d *Data) {
 			n, done := f.head.feed(d)
 			d.ShiftTo(n)
 			if !done {
-				if len(f.head.buf) > MaxHeadSize {
-					f.fail(431, "head too large")
-				}
+				f.partialHead()
 				return
 			}
-			if len(f.head.buf) > MaxHeadSize {
-				f.fail(431, "head too large")
+			if len(f.head.buf) > f.maxHead {
+				f.tooLarge()
 				return
 			}
+			if t := f.timers; t != nil && t.head != 0 {
+				t.head = 0 // the read deadline moves when it fires
+			}
+			f.rl = lineCheck{}
 			f.parseHead()
 		case stBody:
 			if f.passBody(d) {
@@ -127,14 +204,14 @@ func (f *httpDecoder) decode(d *Data) {
 				}
 				return
 			}
-			size, ok := parseChunkSize(f.line)
+			size, ok := parseChunkSize(f.line, !f.t.response)
 			f.line = f.line[:0]
 			if !ok {
 				f.fail(400, "invalid chunk size")
 				return
 			}
 			if size == 0 {
-				f.state = stTrailer
+				f.state, f.remaining = stTrailer, 0
 			} else {
 				f.remaining = size
 				f.state = stChunkData
@@ -150,7 +227,7 @@ func (f *httpDecoder) decode(d *Data) {
 				}
 				return
 			}
-			ok := len(f.line) == 0 || (len(f.line) == 1 && f.line[0] == '\r')
+			ok := len(f.line) == 1 && f.line[0] == '\r' || len(f.line) == 0 && f.t.response
 			f.line = f.line[:0]
 			if !ok {
 				f.fail(400, "invalid chunk")
@@ -158,15 +235,34 @@ func (f *httpDecoder) decode(d *Data) {
 			}
 			f.state = stChunkSize
 		case stTrailer:
-			if !readLine(d, &f.line) {
-				if len(f.line) > MaxHeadSize {
-					f.fail(431, "trailer too large")
-				}
+			before := len(f.line)
+			complete := readLine(d, &f.line)
+			f.remaining += int64(len(f.line) - before + 1)
+			if f.remaining > int64(f.maxHead) {
+				f.fail(431, "trailer too large")
 				return
 			}
-			empty := len(f.line) == 0 || (len(f.line) == 1 && f.line[0] == '\r')
+			if !complete {
+				return
+			}
+			line := f.line
 			f.line = f.line[:0]
-			if empty {
+			if !f.t.response {
+				// Trailer fields are dropped, but they must be well-formed
+				// lines ending with CRLF.
+				if n := len(line); n == 0 || line[n-1] != '\r' {
+					f.fail(400, "bare LF in chunked body")
+					return
+				}
+				line = line[:len(line)-1]
+				if len(line) > 0 && !validFieldLine(line) {
+					f.fail(400, "invalid trailer field")
+					return
+				}
+			} else if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			if len(line) == 0 {
 				f.endMessage()
 			}
 		}
@@ -204,9 +300,22 @@ func readLine(d *Data, acc *[]byte) bool {
 	return false
 }
 
-func parseChunkSize(line []byte) (int64, bool) {
-	s := strings.TrimRight(string(line), "\r")
+// parseChunkSize reads a chunk-size line (without its LF). strict (for
+// requests) requires the CR and well-formed extensions.
+func parseChunkSize(line []byte, strict bool) (int64, bool) {
+	s := string(line)
+	if strict {
+		if len(s) == 0 || s[len(s)-1] != '\r' {
+			return 0, false
+		}
+		s = s[:len(s)-1]
+	} else {
+		s = strings.TrimRight(s, "\r")
+	}
 	if i := strings.IndexByte(s, ';'); i >= 0 {
+		if strict && !validChunkExt(s[i:]) {
+			return 0, false
+		}
 		s = s[:i]
 	}
 	s = strings.TrimRight(s, " \t")
@@ -226,7 +335,7 @@ func parseChunkSize(line []byte) (int64, bool) {
 }
 
 func (f *httpDecoder) parseHead() {
-	raw := headString(f.head.buf)
+	raw, bareLF := headString(f.head.buf)
 	f.head.reset()
 	lines := headLines{s: raw}
 	first, _ := lines.next()
@@ -243,14 +352,14 @@ func (f *httpDecoder) parseHead() {
 			return
 		}
 		h.Protocol, h.Status, h.StatusText = proto, status, text
-		h.Headers = parseHeaders(&lines, h.Headers, &fr, false)
+		h.Headers = parseHeaders(&lines, h.Headers, &fr, false, 0)
 		start = &MessageStart{Head: h}
 		if fr.bad != "" {
 			f.fail(502, fr.bad)
 			return
 		}
-		if fr.chunked && fr.contentLength >= 0 {
-			f.fail(502, "both Content-Length and Transfer-Encoding")
+		if _, reason := fr.checkTE(false); reason != "" {
+			f.fail(502, reason)
 			return
 		}
 		f.out.Input(start)
@@ -282,17 +391,21 @@ func (f *httpDecoder) parseHead() {
 		f.fail(505, "unsupported HTTP version "+proto)
 		return
 	}
+	if !validTarget(method, target) {
+		f.fail(400, "invalid request target")
+		return
+	}
 	h.Method, h.Path, h.Protocol = method, target, proto
-	h.Headers = parseHeaders(&lines, h.Headers, &fr, true)
-	switch {
-	case fr.bad == "unsupported Transfer-Encoding":
-		f.fail(501, fr.bad)
+	h.Headers = parseHeaders(&lines, h.Headers, &fr, true, f.maxFields)
+	if fr.bad == "" && bareLF {
+		fr.setBad(400, "bare LF in head")
+	}
+	if fr.bad != "" {
+		f.fail(fr.status, fr.bad)
 		return
-	case fr.bad != "":
-		f.fail(400, fr.bad)
-		return
-	case fr.chunked && fr.contentLength >= 0:
-		f.fail(400, "both Content-Length and Transfer-Encoding")
+	}
+	if status, reason := fr.checkTE(proto[7] == '0'); reason != "" {
+		f.fail(status, reason)
 		return
 	}
 	switch {
@@ -339,11 +452,65 @@ func (f *httpDecoder) endMessage() {
 	f.out.Input(TheMessageEnd)
 }
 
+// partialHead checks a head that is still arriving: its request line so
+// far, its size, and starts the head timer.
+func (f *httpDecoder) partialHead() {
+	if !f.t.response && !f.rl.feed(f.head.buf) {
+		f.fail(400, "invalid request line")
+		return
+	}
+	if len(f.head.buf) > f.maxHead {
+		f.tooLarge()
+		return
+	}
+	if t := f.timers; t != nil && t.head == 0 {
+		t.startHead(f.s.Context.Inbound.Conn)
+	}
+}
+
+// tooLarge refuses a head over maxHead: 414 when the request line alone is
+// too long, else 431.
+func (f *httpDecoder) tooLarge() {
+	if i := bytes.IndexByte(f.head.buf, '\n'); !f.t.response && (i < 0 || i >= f.maxHead) {
+		f.fail(414, "request line too long")
+	} else {
+		f.fail(431, "head too large")
+	}
+}
+
+// headTimeout implements headOwner: the connection's head deadline passed.
+func (f *httpDecoder) headTimeout() bool {
+	in := f.s.Context.Inbound
+	if f.state == stDead || f.s.Done() || f.s.Aborted() {
+		f.releaseTimer() // our session is over: not ours to judge
+		return false
+	}
+	if in.Responses < in.Requests {
+		// A response is pending: the client is not to blame.
+		f.timers.startHead(in.Conn)
+		return false
+	}
+	if f.state == stHead && len(f.head.buf) > 0 {
+		f.s.Env().Log.Debug(fmt.Sprintf("[%s] request head timeout from %s:%d", f.name(), in.RemoteAddr, in.RemotePort))
+		in.Conn.Write(NewDataString(fmt.Sprintf("HTTP/1.1 408 %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", StatusText(408))))
+	}
+	return true
+}
+
+// releaseTimer gives the connection's head timer up.
+func (f *httpDecoder) releaseTimer() {
+	if f.timers != nil {
+		f.timers.releaseHead(f)
+		f.timers = nil
+	}
+}
+
 // fail handles a protocol error.
 func (f *httpDecoder) fail(status int, reason string) {
 	inHead := f.state == stHead
 	f.state = stDead
 	f.head.reset()
+	f.releaseTimer()
 	f.s.Env().Log.Warn(fmt.Sprintf("[%s] protocol error: %s", f.name(), reason))
 	if f.t.response {
 		if inHead {
@@ -355,7 +522,7 @@ func (f *httpDecoder) fail(status int, reason string) {
 	}
 	if in := f.s.Context.Inbound; in != nil && in.Conn != nil && in.Responses == in.Requests {
 		in.Conn.Write(NewDataString(fmt.Sprintf("HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status, StatusText(status))))
-		in.Conn.Close()
+		in.Conn.CloseLinger()
 	}
 	f.out.Input(&SessionEnd{Err: ReadError, Message: reason})
 }
@@ -394,6 +561,29 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// validFieldLine checks a field line: token ":" value without controls.
+func validFieldLine(line []byte) bool {
+	colon := -1
+	for i, c := range line {
+		if c == ':' {
+			colon = i
+			break
+		}
+		if !tchar[c] {
+			return false
+		}
+	}
+	if colon <= 0 {
+		return false
+	}
+	for _, c := range line[colon+1:] {
+		if (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // hasCTL reports whether s holds a control character other than HTAB.

@@ -116,9 +116,30 @@ var decodeCases = []decodeCase{
 		want: "start GET / HTTP/1.1 {host: h}\nend\n",
 	},
 	{
-		name: "LF line endings and leading empty lines",
-		in:   "\r\n\nGET / HTTP/1.1\nHost: h\n\n",
+		name: "leading empty lines",
+		in:   "\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
 		want: "start GET / HTTP/1.1 {host: h}\nend\n",
+	},
+	{
+		name: "request-target forms",
+		in: "GET http://example.com:8080/a?b HTTP/1.1\r\n\r\n" +
+			"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n" +
+			"OPTIONS * HTTP/1.1\r\nHost: [::1]:80\r\n\r\n" +
+			"GET /ü?a=|{} HTTP/1.1\r\nHost: \r\n\r\n",
+		want: "start GET http://example.com:8080/a?b HTTP/1.1 {}\nend\n" +
+			"start CONNECT example.com:443 HTTP/1.1 {host: example.com:443}\nend\n" +
+			"start OPTIONS * HTTP/1.1 {host: [::1]:80}\nend\n" +
+			"start GET /ü?a=|{} HTTP/1.1 {host: }\nend\n",
+	},
+	{
+		name: "Transfer-Encoding list with empty elements and any case",
+		in:   "POST / HTTP/1.1\r\nTransfer-Encoding: , Chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",
+		want: "start POST / HTTP/1.1 {}\nbody \"a\"\nend\n",
+	},
+	{
+		name: "HTTP/1.2 is served as 1.x",
+		in:   "GET / HTTP/1.2\r\n\r\n",
+		want: "start GET / HTTP/1.2 {}\nend\n",
 	},
 	{
 		name: "optional whitespace around values",
@@ -181,6 +202,12 @@ var decodeCases = []decodeCase{
 		in:     "HTTP/1.0 200 OK\r\nServer: old\r\n\r\nall the rest\r\nHTTP/1.1 200 OK\r\n\r\n",
 		end:    true,
 		want:   "start HTTP/1.0 200 \"OK\" {server: old}\nbody \"all the rest\\r\\nHTTP/1.1 200 OK\\r\\n\\r\\n\"\nend\nsessionend \"\"\n",
+	},
+	{
+		name:   "response LF line endings and chunk lines",
+		filter: "decodeHttpResponse",
+		in:     "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nServer: s\n\n2\nok\n0\n\n",
+		want:   "start HTTP/1.1 200 \"OK\" {server: s}\nbody \"ok\"\nend\n",
 	},
 	{
 		name:   "response status line without reason",
@@ -297,6 +324,51 @@ var malformedRequests = map[string]string{
 	"head over 64 KiB":              "GET / HTTP/1.1\r\nX-Big: " + strings.Repeat("x", 70000) + "\r\n\r\n",
 	"unterminated head over 64 KiB": "GET / HTTP/1.1\r\nX-Big: " + strings.Repeat("x", 70000),
 	"malformed after a good one":    "GET /ok HTTP/1.1\r\n\r\nBAD\r\n\r\n",
+
+	// RFC 9112 hygiene (issue 8)
+	"bare LF in head":                "GET / HTTP/1.1\nHost: h\n\n",
+	"bare LF after a field":          "GET / HTTP/1.1\r\nHost: h\n\r\n",
+	"bare LF request line":           "GET / HTTP/1.1\n\r\n",
+	"bare LF chunk size":             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n",
+	"bare LF after chunk data":       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n0\r\n\r\n",
+	"bare LF last chunk":             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n",
+	"chunk extension garbage":        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;\x01\r\nabc\r\n0\r\n\r\n",
+	"chunk extension without name":   "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;=x\r\nabc\r\n0\r\n\r\n",
+	"chunk extension open quote":     "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;a=\"x\r\nabc\r\n0\r\n\r\n",
+	"chunk size with space garbage":  "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3 x\r\nabc\r\n0\r\n\r\n",
+	"chunk size overflow":            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n",
+	"invalid trailer":                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nno colon\r\n\r\n",
+	"trailer too large":              "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: " + strings.Repeat("t", 40000) + "\r\n\r\n",
+	"xchunked":                       "POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"chunked twice":                  "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"gzip then chunked":              "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"chunked then gzip on two lines": "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\nabc",
+	"chunked with parameter":         "POST / HTTP/1.1\r\nTransfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n",
+	"empty Transfer-Encoding":        "POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n",
+	"Transfer-Encoding in HTTP/1.0":  "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"two Host fields":                "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+	"Host with userinfo":             "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n",
+	"Host with a path":               "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+	"Host with bad port":             "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n",
+	"target without slash":           "GET index.html HTTP/1.1\r\n\r\n",
+	"absolute-form without host":     "GET http:///x HTTP/1.1\r\n\r\n",
+	"absolute-form bad scheme":       "GET 1ttp://a/ HTTP/1.1\r\n\r\n",
+	"absolute-form userinfo":         "GET http://u:p@a/ HTTP/1.1\r\n\r\n",
+	"absolute-form bad host":         "GET http://a\"b/ HTTP/1.1\r\n\r\n",
+	"asterisk with GET":              "GET * HTTP/1.1\r\n\r\n",
+	"CONNECT without port":           "CONNECT example.com HTTP/1.1\r\n\r\n",
+	"CONNECT origin-form":            "CONNECT / HTTP/1.1\r\n\r\n",
+	"HTTP/1.10":                      "GET / HTTP/1.10\r\n\r\n",
+	"HTTP/3":                         "GET / HTTP/3\r\n\r\n",
+	"lower-case http":                "GET / http/1.1\r\n\r\n",
+	"method with space":              "GE T / HTTP/1.1\r\n\r\n",
+	"TLS ClientHello":                "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+	"leading space":                  " GET / HTTP/1.1\r\n\r\n",
+	"too many header fields":         "GET / HTTP/1.1\r\n" + strings.Repeat("X: y\r\n", 101) + "\r\n",
+	"request line too long":          "GET /" + strings.Repeat("a", 40000),
+	"NUL in header name":             "GET / HTTP/1.1\r\nX\x00: y\r\n\r\n",
+	"DEL in header value":            "GET / HTTP/1.1\r\nX: a\x7fb\r\n\r\n",
+	"whitespace before first field":  "GET / HTTP/1.1\r\n Host: h\r\n\r\n",
 }
 
 var malformedResponses = map[string]string{

@@ -39,6 +39,9 @@ var httpRequestSeeds = []string{
 	"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc",
 	"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",
 	"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+	"GET http://a:80/x HTTP/1.1\r\nHost: a\r\n\r\nCONNECT a:443 HTTP/1.1\r\n\r\nOPTIONS * HTTP/1.1\r\n\r\n",
+	"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5;a=\"b\\\"c\";d\r\nhello\r\n0\r\nT: v\r\n\r\n",
+	"GET / HTTP/1.1\nHost: a\n\n",
 }
 
 func FuzzDecodeHttpRequest(f *testing.F) {

@@ -1,7 +1,9 @@
 package filters
 
 import (
+	"bytes"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/dop251/goja"
@@ -75,7 +77,8 @@ type headParser struct {
 	scan int // where to resume looking for the end of the head
 }
 
-// MaxHeadSize bounds a message head.
+// MaxHeadSize bounds a response head (decodeHttpResponse); request heads
+// are bounded by the listener's maxHeadSize (Limits).
 const MaxHeadSize = 64 * 1024
 
 // feed appends the bytes of d up to the end of the head. It returns the
@@ -144,26 +147,30 @@ func (l *headLines) next() (string, bool) {
 }
 
 // headString copies the head bytes, lower-casing header names in place, into
-// one string that every field of the decoded head points into.
-func headString(b []byte) string {
+// one string that every field of the decoded head points into. bareLF
+// reports a line that ends with LF alone.
+func headString(b []byte) (s string, bareLF bool) {
 	c := make([]byte, len(b))
 	copy(c, b)
 	// lower-case header names: from each line start after the first up to ':'
-	line := 0
-	for i := 0; i < len(c); i++ {
-		if c[i] == '\n' {
-			line++
-			continue
+	i := bytes.IndexByte(c, '\n')
+	for i >= 0 {
+		if i == 0 || c[i-1] != '\r' {
+			bareLF = true
 		}
-		if line > 0 && (i == 0 || c[i-1] == '\n') {
-			for j := i; j < len(c) && c[j] != ':' && c[j] != '\n'; j++ {
-				if 'A' <= c[j] && c[j] <= 'Z' {
-					c[j] += 'a' - 'A'
-				}
+		j := i + 1
+		for ; j < len(c) && c[j] != ':' && c[j] != '\n'; j++ {
+			if 'A' <= c[j] && c[j] <= 'Z' {
+				c[j] += 'a' - 'A'
 			}
 		}
+		k := bytes.IndexByte(c[j:], '\n')
+		if k < 0 {
+			break
+		}
+		i = j + k
 	}
-	return unsafe.String(unsafe.SliceData(c), len(c))
+	return unsafe.String(unsafe.SliceData(c), len(c)), bareLF
 }
 
 var tchar = func() (t [256]bool) {
@@ -199,11 +206,85 @@ func validProtocol(p string) bool {
 // framing is what the codec takes from the headers it consumes.
 type framing struct {
 	contentLength int64 // -1: none
-	chunked       bool
+	chunked       bool  // the body is chunked (set by checkTE)
 	connection    string
 	hasConnection bool
 	hasKeepAlive  bool
+	hosts         int    // Host field lines (requests)
 	bad           string // why the head is malformed, if it is
+	status        int    // the status for bad when not 400 (431)
+
+	// Transfer-Encoding, all field lines taken as one list.
+	hasTE     bool
+	teBad     bool // an element that is not a transfer coding
+	teCodings int  // codings listed
+	teChunked int  // of which chunked
+	teLast    bool // the last coding is chunked
+}
+
+// setBad records the first reason why the head is malformed.
+func (fr *framing) setBad(status int, reason string) {
+	if fr.bad == "" {
+		fr.bad, fr.status = reason, status
+	}
+}
+
+// addTE adds the codings of one Transfer-Encoding field line.
+func (fr *framing) addTE(v string) {
+	fr.hasTE = true
+	for v != "" {
+		var el string
+		el, v, _ = strings.Cut(v, ",")
+		el = trimOWS(el)
+		if el == "" {
+			continue // empty list elements are allowed
+		}
+		name := el
+		if i := strings.IndexByte(el, ';'); i >= 0 {
+			name = trimOWS(el[:i])
+		}
+		if !isToken(name) {
+			fr.teBad = true
+			continue
+		}
+		fr.teCodings++
+		fr.teLast = strings.EqualFold(name, "chunked")
+		if fr.teLast {
+			fr.teChunked++
+			if name != el {
+				fr.teBad = true // chunked takes no parameters
+			}
+		}
+	}
+}
+
+// checkTE validates the Transfer-Encoding of a head (RFC 9112 §6.1, §6.3)
+// and sets chunked. It returns the status and reason of a refusal: 400 when
+// the framing is faulty, 501 for a coding other than chunked (which we
+// cannot decode, and must not forward as if absent).
+func (fr *framing) checkTE(http10 bool) (int, string) {
+	if !fr.hasTE {
+		return 0, ""
+	}
+	switch {
+	case fr.teBad:
+		return 400, "invalid Transfer-Encoding"
+	case http10:
+		// RFC 9112 §6.1: the framing of an HTTP/1.0 message with
+		// Transfer-Encoding is faulty (it may have passed through an
+		// HTTP/1.0 hop that did not decode it).
+		return 400, "Transfer-Encoding in an HTTP/1.0 message"
+	case !fr.teLast:
+		return 400, "chunked is not the final transfer coding"
+	case fr.teChunked > 1:
+		return 400, "chunked applied more than once"
+	case fr.teCodings > 1:
+		return 501, "unsupported transfer coding"
+	case fr.contentLength >= 0:
+		return 400, "both Content-Length and Transfer-Encoding"
+	}
+	fr.chunked = true
+	return 0, ""
 }
 
 func trimOWS(s string) string {
@@ -217,13 +298,19 @@ func trimOWS(s string) string {
 }
 
 // parseHeaders reads header lines, storing all but the consumed ones.
-// consumeConn says whether connection and keep-alive are consumed too (the
-// request decoder does, the response decoder does not).
-func parseHeaders(lines *headLines, hs []HeaderField, fr *framing, consumeConn bool) []HeaderField {
+// request says whether the head is a request's: connection and keep-alive
+// are consumed too, Host is checked, and maxFields (when > 0) bounds the
+// field lines.
+func parseHeaders(lines *headLines, hs []HeaderField, fr *framing, request bool, maxFields int) []HeaderField {
 	fr.contentLength = -1
+	fields := 0
 	for {
 		line, ok := lines.next()
 		if !ok || line == "" {
+			return hs
+		}
+		if fields++; maxFields > 0 && fields > maxFields {
+			fr.setBad(431, "too many header fields")
 			return hs
 		}
 		colon := -1
@@ -235,75 +322,217 @@ func parseHeaders(lines *headLines, hs []HeaderField, fr *framing, consumeConn b
 		}
 		if colon <= 0 {
 			if line[0] == ' ' || line[0] == '\t' {
-				fr.bad = "obsolete line folding"
+				fr.setBad(400, "obsolete line folding")
 			} else {
-				fr.bad = "invalid header line"
+				fr.setBad(400, "invalid header line")
 			}
 			continue
 		}
 		name := line[:colon]
 		if !isToken(name) {
-			fr.bad = "invalid header name"
+			fr.setBad(400, "invalid header name")
 			continue
 		}
 		value := trimOWS(line[colon+1:])
 		if hasCTL(value) {
-			fr.bad = "control character in header value"
+			fr.setBad(400, "control character in header value")
 			continue
 		}
 		switch name {
 		case "content-length":
 			n, err := strconv.ParseInt(value, 10, 64)
 			if err != nil || n < 0 || !allDigits(value) {
-				fr.bad = "invalid Content-Length"
+				fr.setBad(400, "invalid Content-Length")
 			} else if fr.contentLength >= 0 && fr.contentLength != n {
-				fr.bad = "conflicting Content-Length"
+				fr.setBad(400, "conflicting Content-Length")
 			}
 			fr.contentLength = n
 			continue
 		case "transfer-encoding":
-			fr.chunked = lastTokenIs(value, "chunked")
-			if !fr.chunked {
-				fr.bad = "unsupported Transfer-Encoding"
-			}
+			fr.addTE(value)
 			continue
 		case "connection":
 			fr.hasConnection = true
 			fr.connection = value
-			if consumeConn {
+			if request {
 				continue
 			}
 		case "keep-alive":
 			fr.hasKeepAlive = true
-			if consumeConn {
+			if request {
 				continue
+			}
+		case "host":
+			if request {
+				// RFC 9112 §3.2: more than one Host, or an invalid one, is
+				// a 400 (they would route differently on each hop).
+				if fr.hosts++; fr.hosts > 1 {
+					fr.setBad(400, "more than one Host")
+				} else if !validHost(value) {
+					fr.setBad(400, "invalid Host")
+				}
 			}
 		}
 		hs = setHeader(hs, name, value)
 	}
 }
 
-// lastTokenIs reports whether the last comma-separated token of v is tok
-// (case-insensitive).
-func lastTokenIs(v, tok string) bool {
-	i := len(v)
-	for i > 0 && v[i-1] != ',' {
-		i--
+// regName marks the bytes of a URI reg-name (unreserved, sub-delims and
+// pct-encoded, RFC 3986), plus bytes >= 0x80 (raw internationalised names).
+var regName = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b >= 0x80 ||
+			strings.IndexByte("-._~!$&'()*+,;=%", b) >= 0
 	}
-	last := trimOWS(v[i:])
-	if len(last) != len(tok) {
+	return
+}()
+
+// validAuthority checks uri-host [":" port]; needPort requires the port
+// (authority-form). userinfo ("@") is refused (RFC 9110 §4.2.4).
+func validAuthority(a string, needPort bool) bool {
+	host, port, hasPort := a, "", false
+	if strings.HasPrefix(a, "[") {
+		i := strings.IndexByte(a, ']')
+		if i < 0 {
+			return false
+		}
+		host = a[1:i]
+		if rest := a[i+1:]; rest != "" {
+			if rest[0] != ':' {
+				return false
+			}
+			port, hasPort = rest[1:], true
+		}
+		if host == "" {
+			return false
+		}
+		for i := 0; i < len(host); i++ {
+			c := host[i]
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == ':' || c == '.' || c == '%') {
+				return false
+			}
+		}
+	} else {
+		if i := strings.LastIndexByte(a, ':'); i >= 0 {
+			host, port, hasPort = a[:i], a[i+1:], true
+		}
+		if host == "" {
+			return false
+		}
+		for i := 0; i < len(host); i++ {
+			if !regName[host[i]] {
+				return false
+			}
+		}
+	}
+	if needPort && port == "" {
 		return false
 	}
-	for j := 0; j < len(tok); j++ {
-		c := last[j]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != tok[j] {
+	if hasPort && (len(port) > 5 || port != "" && !allDigits(port)) {
+		return false
+	}
+	return true
+}
+
+// validHost checks a Host field value: empty, or an authority.
+func validHost(v string) bool { return v == "" || validAuthority(v, false) }
+
+// validTarget checks a request-target (RFC 9112 §3.2): origin-form, or
+// absolute-form (scheme "://" authority ...), authority-form for CONNECT
+// and only there, "*" for OPTIONS only. The caller has refused spaces and
+// control characters.
+func validTarget(method, target string) bool {
+	if method == "CONNECT" {
+		return validAuthority(target, true)
+	}
+	switch {
+	case target[0] == '/':
+		return true
+	case target == "*":
+		return method == "OPTIONS"
+	}
+	i := strings.Index(target, "://")
+	if i <= 0 {
+		return false
+	}
+	scheme := target[:i]
+	for j := 0; j < len(scheme); j++ {
+		c := scheme[j]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || j > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.')) {
 			return false
 		}
 	}
-	return true
+	rest := target[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	return validAuthority(rest[:end], false)
+}
+
+// validChunkExt checks the chunk extensions after a chunk size (RFC 9112
+// §7.1.1): *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ).
+func validChunkExt(s string) bool {
+	i := 0
+	ows := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+	}
+	tok := func() bool {
+		j := i
+		for i < len(s) && tchar[s[i]] {
+			i++
+		}
+		return i > j
+	}
+	for {
+		ows()
+		if i == len(s) {
+			return true
+		}
+		if s[i] != ';' {
+			return false
+		}
+		i++
+		ows()
+		if !tok() {
+			return false
+		}
+		ows()
+		if i == len(s) || s[i] != '=' {
+			continue
+		}
+		i++
+		ows()
+		if i < len(s) && s[i] == '"' {
+			i++
+			for {
+				if i == len(s) {
+					return false
+				}
+				c := s[i]
+				if c == '"' {
+					i++
+					break
+				}
+				if c == '\\' {
+					i++
+					if i == len(s) {
+						return false
+					}
+					c = s[i]
+				}
+				if c < 0x20 && c != '\t' || c == 0x7f {
+					return false
+				}
+				i++
+			}
+		} else if !tok() {
+			return false
+		}
+	}
 }
 
 // httpHead gives encoders uniform access to heads in Go or script form.

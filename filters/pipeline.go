@@ -73,6 +73,8 @@ type ListenSpec struct {
 	TLSCert string // PEM, with TLSKey: a TLS server
 	TLSKey  string
 	TLS     bool
+	// Limits are the listener's limits and timeouts (listen options).
+	Limits Limits
 }
 
 // Addr returns host:port.
@@ -253,6 +255,8 @@ type Inbound struct {
 
 	// Conn is the connection, for pausing reads (tap); nil in tests.
 	Conn *Conn
+	// Limits are those of the listener; nil means the defaults.
+	Limits *Limits
 	// Script caches the script object made for this connection.
 	Script any
 }

@@ -2,9 +2,11 @@ package scripts
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -151,7 +153,7 @@ func (c *config) add(p *filters.Pipeline) {
 
 func (c *config) listen(call goja.FunctionCall) {
 	r := c.r
-	spec := &filters.ListenSpec{Host: "0.0.0.0"}
+	spec := &filters.ListenSpec{Host: "0.0.0.0", Limits: filters.DefaultLimits()}
 	a := call.Argument(0)
 	switch v := a.Export().(type) {
 	case int64:
@@ -199,6 +201,7 @@ func (c *config) listen(call goja.FunctionCall) {
 				spec.TLSKey = s.String()
 			}
 		}
+		c.listenLimits(opts, &spec.Limits)
 	} else if !goja.IsUndefined(call.Argument(1)) {
 		r.throwType("listen: argument #2 expects an object")
 	}
@@ -210,6 +213,95 @@ func (c *config) listen(call goja.FunctionCall) {
 	}
 	p := &filters.Pipeline{Name: spec.Addr(), Kind: filters.ListenPipeline, Module: c.m, Listen: spec}
 	c.add(p)
+}
+
+// listenLimits reads the limit options of listen() into lim, throwing a
+// load error that names the option for a bad value.
+func (c *config) listenLimits(opts *goja.Object, lim *filters.Limits) {
+	r := c.r
+	get := func(name string) goja.Value {
+		v := opts.Get(name)
+		if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+			return nil
+		}
+		return v
+	}
+	// number reads a finite number, or a string through parse.
+	number := func(name, what string, v goja.Value, parse func(string) (float64, error)) float64 {
+		switch x := v.Export().(type) {
+		case int64:
+			return float64(x)
+		case float64:
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				break
+			}
+			return x
+		case string:
+			if parse != nil {
+				f, err := parse(x)
+				if err != nil {
+					r.throw("listen: option %s: %v", name, err)
+				}
+				return f
+			}
+		}
+		r.throwType("listen: option %s expects %s, got %s", name, what, v.String())
+		return 0
+	}
+	size := func(name string, lo, hi int64) (int, bool) {
+		v := get(name)
+		if v == nil {
+			return 0, false
+		}
+		f := number(name, "a size (number of bytes or a string such as '16k')", v, func(s string) (float64, error) {
+			n, err := filters.ParseSize(s)
+			return float64(n), err
+		})
+		if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+			r.throw("listen: option %s out of range: %s (%d to %d bytes)", name, v.String(), lo, hi)
+		}
+		return int(f), true
+	}
+	count := func(name string, lo, hi int64) (int, bool) {
+		v := get(name)
+		if v == nil {
+			return 0, false
+		}
+		f := number(name, "an integer", v, nil)
+		if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+			r.throw("listen: option %s out of range: %s (%d to %d)", name, v.String(), lo, hi)
+		}
+		return int(f), true
+	}
+	duration := func(name string) (time.Duration, bool) {
+		v := get(name)
+		if v == nil {
+			return 0, false
+		}
+		f := number(name, "a duration (seconds or a string such as '10s')", v, func(s string) (float64, error) {
+			d, err := filters.ParseDuration(s)
+			return d.Seconds(), err
+		})
+		if f < 0 || f > filters.MaxTimeoutLimit.Seconds() {
+			r.throw("listen: option %s out of range: %s (0 to %v; 0 disables)", name, v.String(), filters.MaxTimeoutLimit)
+		}
+		return time.Duration(f * float64(time.Second)), true
+	}
+	if n, ok := size("maxHeadSize", filters.MinHeadSizeLimit, filters.MaxHeadSizeLimit); ok {
+		lim.MaxHeadSize = n
+	}
+	if n, ok := count("maxHeaders", 1, filters.MaxHeadersLimit); ok {
+		lim.MaxHeaders = n
+	}
+	if d, ok := duration("readTimeout"); ok {
+		lim.ReadTimeout = d
+	}
+	if d, ok := duration("idleTimeout"); ok {
+		lim.IdleTimeout = d
+	}
+	if n, ok := count("maxConnections", 0, math.MaxInt32); ok {
+		lim.MaxConnections = n
+	}
 }
 
 // location returns "file:line:col" of the script code calling into Go.

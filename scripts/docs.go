@@ -1,6 +1,7 @@
 package scripts
 
 import (
+	"github.com/pipy-go/pipy/filters"
 	"github.com/pipy-go/pipy/scripts/algo"
 	"github.com/pipy-go/pipy/scripts/apidoc"
 	"github.com/pipy-go/pipy/scripts/crypto"
@@ -28,6 +29,20 @@ func APIDocs() []apidoc.Group {
 	return all
 }
 
+// listenOptionDocs documents the options of listen() from their registry.
+func listenOptionDocs() apidoc.Group {
+	g := apidoc.Group{
+		Name: "listen options",
+		Doc: "The fields of the `options` object of `listen(port, options)`; all are optional. Sizes are numbers of bytes or strings such as '16k'; durations are seconds or strings such as '500ms', '10s', '5m'. " +
+			"A bad value fails the load with an error naming the option. Timeouts use socket deadlines moved at state changes, not timers per request. " +
+			"HTTP requests that break RFC 9112 framing (Content-Length with Transfer-Encoding, differing Content-Length, a final coding other than chunked, bad chunk sizes or extensions, obs-fold, bare LF, control characters, a bad request target or Host, several Host fields) are refused with 400 (431, 414, 501, 505 where fitting) and the connection is closed; nothing is forwarded.",
+	}
+	for _, o := range filters.ListenOptions {
+		g.Entries = append(g.Entries, apidoc.Entry{Signature: "options." + o.Name + ": " + o.Type, Doc: o.Doc + " Default: " + o.Default + "."})
+	}
+	return g
+}
+
 var coreDocs = []apidoc.Group{
 	{
 		Name: "pipy",
@@ -41,12 +56,13 @@ var coreDocs = []apidoc.Group{
 		Name: "Configuration",
 		Doc:  "What `pipy()` returns. `listen`, `pipeline` and `task` open a pipeline; every filter method (see filters.md) appends a filter to the pipeline opened last and returns the same Configuration.",
 		Entries: []apidoc.Entry{
-			{Signature: "listen(port | 'ip:port'[, options])", Doc: "a pipeline started for each accepted connection; `options.reuse` sets SO_REUSEPORT (default: `--reuse-port`), `options.tls = {cert, key}` (PEM strings) makes it a TLS server (TLS 1.2+). A port declared twice fails the load."},
+			{Signature: "listen(port | 'ip:port'[, options])", Doc: "a pipeline started for each accepted connection; the options are listed in the next section. A port declared twice fails the load."},
 			{Signature: "pipeline(name)", Doc: "a named pipeline, started by link, fork, demux, mux, use, proxySOCKS4 or `new Session`."},
 			{Signature: "task(interval)", Doc: "a pipeline run at start and then every interval (seconds, or a duration string such as '1s', '500ms', '5m'; 0.01 s to 24 h) unless its previous run is still active; each run gets one empty message."},
 			{Signature: "<filter>(...)", Doc: "appends a filter; `no pipeline found` before any listen/pipeline/task."},
 		},
 	},
+	listenOptionDocs(),
 	{
 		Name: "Context variables",
 		Doc:  "The own properties of the object given to `pipy()` are variables that callbacks read and assign by name. Every connection (and task run) gets a fresh shallow copy: numbers and strings are per session, objects are shared. Assigning a name that is neither a variable nor a global throws a ReferenceError.",

@@ -47,9 +47,14 @@ func bpChunkAt(off int64, n int) []byte {
 // bpWriteStream writes bpTotal pattern bytes to c, adding to *written, until
 // done or an error; it returns the error (nil when everything was written).
 func bpWriteStream(c net.Conn, written *atomic.Int64, deadline time.Time) error {
+	return bpWriteStreamN(c, bpTotal, written, deadline)
+}
+
+// bpWriteStreamN is bpWriteStream for total bytes.
+func bpWriteStreamN(c net.Conn, total int64, written *atomic.Int64, deadline time.Time) error {
 	var off int64
-	for off < bpTotal {
-		n := min(bpChunk, int(bpTotal-off))
+	for off < total {
+		n := min(bpChunk, int(total-off))
 		c.SetWriteDeadline(deadline)
 		m, err := c.Write(bpChunkAt(off, n))
 		off += int64(m)
@@ -65,12 +70,21 @@ func bpWriteStream(c net.Conn, written *atomic.Int64, deadline time.Time) error 
 // returns the number of bytes read and the first error (pattern mismatch
 // included).
 func bpReadStream(r io.Reader, setDeadline func(time.Time), deadline time.Time) (int64, error) {
+	return bpReadStreamN(r, 0, bpTotal, setDeadline, deadline, nil)
+}
+
+// bpReadStreamN reads the pattern stream from offset from up to total,
+// calling pace (when not nil) after each read.
+func bpReadStreamN(r io.Reader, from, total int64, setDeadline func(time.Time), deadline time.Time, pace func(got int64) bool) (int64, error) {
 	buf := make([]byte, 256<<10)
-	var got int64
-	v := byte(0) // expected value of the next byte
-	for got < bpTotal {
+	got := from
+	v := byte(from % 251) // expected value of the next byte
+	for got < total {
+		if pace != nil && !pace(got) {
+			return got, nil
+		}
 		setDeadline(deadline)
-		n, err := r.Read(buf[:min(len(buf), int(bpTotal-got))])
+		n, err := r.Read(buf[:min(len(buf), int(total-got))])
 		for i, b := range buf[:n] {
 			if b != v {
 				return got + int64(i), fmt.Errorf("byte %d = %d, want %d", got+int64(i), b, v)
@@ -359,5 +373,65 @@ func TestBackpressureUploadToStalledUpstream(t *testing.T) {
 	}
 	uc.Close()
 	c.close()
+	p.stopOK()
+}
+
+// TestBackpressureSlowReader512MiB: a 512 MiB download through the TCP
+// proxy to a client that first reads nothing, then reads slowly, then
+// fast. pipy's memory stays under 64 MiB throughout and every byte arrives
+// in order.
+func TestBackpressureSlowReader512MiB(t *testing.T) {
+	const total = 512 << 20
+	up := startUpstream(t)
+	p, port := startProxy(t, "bp_512.js", up.port)
+	rss := startRSSSampler(t, p.cmd.Process.Pid)
+
+	c := dial(t, port)
+	c.send("x")
+	uc := up.accepted(t)
+
+	var written atomic.Int64
+	upDone := make(chan error, 1)
+	go func() {
+		upDone <- bpWriteStreamN(uc, total, &written, time.Now().Add(60*time.Second))
+	}()
+
+	time.Sleep(bpStall)
+	stalled := written.Load()
+	t.Logf("client not reading for %v: upstream wrote %s of %s, pipy max RSS %s", bpStall, mib(stalled), mib(total), mib(rss.max.Load()))
+	if stalled >= bpBlockLimit {
+		t.Errorf("upstream wrote %s while the client read nothing, want < %s", mib(stalled), mib(bpBlockLimit))
+	}
+
+	// A slow reader: 256 KiB every 50 ms (5 MiB/s) for 2 s.
+	deadline := time.Now().Add(60 * time.Second)
+	setDL := func(d time.Time) { c.c.SetReadDeadline(d) }
+	slowEnd := time.Now().Add(2 * time.Second)
+	got, err := bpReadStreamN(c.c, 0, total, setDL, deadline, func(int64) bool {
+		time.Sleep(50 * time.Millisecond)
+		return time.Now().Before(slowEnd)
+	})
+	if err != nil {
+		t.Fatalf("slow read: %v after %s", err, mib(got))
+	}
+	t.Logf("slow reader: read %s in 2 s, upstream wrote %s, pipy max RSS %s", mib(got), mib(written.Load()), mib(rss.max.Load()))
+	if ahead := written.Load() - got; ahead >= bpBlockLimit {
+		t.Errorf("upstream %s ahead of the slow reader, want < %s", mib(ahead), mib(bpBlockLimit))
+	}
+
+	// Then everything, fast.
+	got, err = bpReadStreamN(c.c, got, total, setDL, deadline, nil)
+	if err != nil {
+		t.Fatalf("client received %s of %s, then: %v", mib(got), mib(total), err)
+	}
+	if err := <-upDone; err != nil {
+		t.Errorf("upstream write: %v", err)
+	}
+	if m := rss.max.Load(); m >= bpRSSLimit {
+		t.Errorf("pipy RSS reached %s, want < %s", mib(m), mib(bpRSSLimit))
+	}
+	t.Logf("512 MiB delivered in order; pipy max RSS %s", mib(rss.max.Load()))
+	uc.Close()
+	c.expectEOF(5 * time.Second)
 	p.stopOK()
 }

@@ -443,10 +443,17 @@ type listener struct {
 	ln   net.Listener
 	tls  *tls.Config
 
-	pmu      sync.Mutex
+	pmu      sync.Mutex // guards the fields below
 	pipeline *filters.Pipeline
 	closed   bool
+	slots    sync.Cond // signalled when a connection ends (pmu)
+	active   int       // connections being served
+	lastFull time.Time // when the listener last waited for a free slot
 }
+
+// burstGap separates bursts of maxConnections warnings: the listener warns
+// when it has to wait for a slot after not waiting for that long.
+const burstGap = 10 * time.Second
 
 func (l *listener) sameOptions(s *filters.ListenSpec, reuseDefault bool) bool {
 	a, b := l.spec, s
@@ -465,19 +472,52 @@ func (l *listener) setPipeline(p *filters.Pipeline) {
 	l.pmu.Lock()
 	l.pipeline = p
 	l.spec = p.Listen
+	l.slots.Broadcast() // maxConnections may have changed
 	l.pmu.Unlock()
 }
 
 func (l *listener) close() {
 	l.pmu.Lock()
 	l.closed = true
+	l.slots.Broadcast()
 	l.pmu.Unlock()
 	l.ln.Close()
+}
+
+// takeSlot waits until the listener may accept one more connection under
+// maxConnections and counts it. While it waits, new connections stay in
+// the kernel backlog. It returns false when the listener was closed.
+func (l *listener) takeSlot() bool {
+	l.pmu.Lock()
+	defer l.pmu.Unlock()
+	for !l.closed {
+		limit := l.spec.Limits.MaxConnections
+		if limit <= 0 || l.active < limit {
+			l.active++
+			return true
+		}
+		if time.Since(l.lastFull) > burstGap {
+			l.w.Log.Warn(fmt.Sprintf("[listener] %s: maxConnections (%d) reached; new connections wait in the backlog", l.addr, limit))
+		}
+		l.lastFull = time.Now()
+		l.slots.Wait()
+		l.lastFull = time.Now()
+	}
+	return false
+}
+
+// releaseSlot uncounts a connection that has ended.
+func (l *listener) releaseSlot() {
+	l.pmu.Lock()
+	l.active--
+	l.slots.Signal()
+	l.pmu.Unlock()
 }
 
 func (w *Worker) openListener(p *filters.Pipeline) (*listener, error) {
 	spec := p.Listen
 	l := &listener{w: w, spec: spec, addr: spec.Addr()}
+	l.slots.L = &l.pmu
 	if spec.TLS {
 		cert, err := tls.X509KeyPair([]byte(spec.TLSCert), []byte(spec.TLSKey))
 		if err != nil {
@@ -516,8 +556,12 @@ func (w *Worker) Addr(port int) string {
 func (l *listener) acceptLoop() {
 	var delay time.Duration
 	for {
+		if !l.takeSlot() {
+			return
+		}
 		nc, err := l.ln.Accept()
 		if err != nil {
+			l.releaseSlot()
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -554,12 +598,18 @@ func (l *listener) acceptLoop() {
 
 // serve runs a session of p for an accepted connection.
 func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
+	defer l.releaseSlot()
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
+	limits := &p.Listen.Limits
 	if l.tls != nil {
 		tc := tls.Server(nc, l.tls)
-		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		handshake := limits.ReadTimeout
+		if handshake <= 0 {
+			handshake = 10 * time.Second
+		}
+		tc.SetDeadline(time.Now().Add(handshake))
 		if err := tc.Handshake(); err != nil {
 			w.Log.Warn(fmt.Sprintf("[listener] TLS handshake with %s failed: %v", nc.RemoteAddr(), err))
 			nc.Close()
@@ -570,7 +620,8 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 		nc = tc
 	}
 	c := filters.NewConn(nc, w.Loop)
-	in := &filters.Inbound{ID: filters.NextInboundID(), Conn: c}
+	c.SetLimits(limits)
+	in := &filters.Inbound{ID: filters.NextInboundID(), Conn: c, Limits: limits}
 	in.RemoteAddr, in.RemotePort = splitAddr(nc.RemoteAddr())
 	in.LocalAddr, in.LocalPort = splitAddr(nc.LocalAddr())
 
@@ -590,11 +641,18 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 		s.Input(d)
 		s.Input(filters.NewData())
 	}, func(err error) {
+		timedOut := errors.Is(err, filters.ErrIdleTimeout) || errors.Is(err, filters.ErrHeadTimeout)
+		if timedOut {
+			if w.Log.IsDebug() {
+				w.Log.Debug(fmt.Sprintf("[inbound] %v: closing connection from %s:%d", err, in.RemoteAddr, in.RemotePort))
+			}
+			c.Close() // after what is queued (a 408)
+		}
 		if s.Done() {
 			return
 		}
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
+			if !errors.Is(err, net.ErrClosed) && !timedOut {
 				w.Log.Warn(fmt.Sprintf("[inbound] read error from %s:%d: %v", in.RemoteAddr, in.RemotePort, err))
 			}
 			s.Input(&filters.SessionEnd{Err: filters.ReadError, Message: err.Error()})
