@@ -16,6 +16,7 @@ package filters
 // parse, or a key that belongs to another certificate.
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -248,7 +249,9 @@ var notedFiles struct {
 // NoteFileRead records that a script read content from the file name (as
 // the script named it). os.readFile calls it.
 func NoteFileRead(name string, content []byte) {
-	if len(content) == 0 || len(content) > maxNotedFileSize {
+	// Only PEM text matters here; anything else (a script serving files
+	// per request, say) is not copied.
+	if len(content) == 0 || len(content) > maxNotedFileSize || !bytes.Contains(content[:min(len(content), 4096)], []byte("-----BEGIN ")) {
 		return
 	}
 	s := string(content)

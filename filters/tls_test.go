@@ -148,15 +148,22 @@ func TestKeyPairNamesFiles(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want %q", err, want)
 	}
-	filters.NoteFileRead("junk.txt", []byte("junk\n"))
-	if _, err := filters.KeyPair("junk\n", otherKey); err == nil || !strings.Contains(err.Error(), "tls.cert (read from junk.txt) is not PEM") {
+	// Only PEM-looking content is noted (a script reading other files
+	// per request costs nothing).
+	filters.NoteFileRead("plain.txt", []byte("junk\n"))
+	if _, err := filters.KeyPair("junk\n", otherKey); err == nil || strings.Contains(err.Error(), "plain.txt") || !strings.Contains(err.Error(), "tls.cert is not PEM") {
+		t.Errorf("error %v", err)
+	}
+	junk := "-----BEGIN JUNK-----\nanything\n-----END JUNK-----\n"
+	filters.NoteFileRead("junk.pem", []byte(junk))
+	if _, err := filters.KeyPair(junk, otherKey); err == nil || !strings.Contains(err.Error(), "tls.cert (read from junk.pem)") {
 		t.Errorf("error %v", err)
 	}
 	// Only the most recent files are kept.
 	for i := 0; i < 40; i++ {
-		filters.NoteFileRead(fmt.Sprintf("f%d", i), []byte(fmt.Sprintf("content %d", i)))
+		filters.NoteFileRead(fmt.Sprintf("f%d", i), []byte(fmt.Sprintf("-----BEGIN X-----\ncontent %d\n", i)))
 	}
-	if _, err := filters.KeyPair("junk\n", otherKey); err == nil || strings.Contains(err.Error(), "junk.txt") {
+	if _, err := filters.KeyPair(junk, otherKey); err == nil || strings.Contains(err.Error(), "junk.pem") {
 		t.Errorf("an old file is still named: %v", err)
 	}
 }

@@ -200,6 +200,9 @@ func (c *config) listen(call goja.FunctionCall) {
 			if s := t.Get("key"); s != nil && !goja.IsUndefined(s) {
 				spec.TLSKey = s.String()
 			}
+			if _, err := filters.KeyPair(spec.TLSCert, spec.TLSKey); err != nil {
+				r.throw("listen %s: %v", spec.Addr(), err)
+			}
 		}
 		c.listenLimits(opts, &spec.Limits)
 	} else if !goja.IsUndefined(call.Argument(1)) {

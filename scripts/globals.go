@@ -1,6 +1,7 @@
 package scripts
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,9 +91,10 @@ func (r *Runtime) installOS() {
 		p := call.Argument(0).String()
 		b, err := os.ReadFile(r.resolve(p))
 		if err != nil {
-			r.env.Log.Error("os.readFile: cannot open file: " + p)
+			r.env.Log.Error("os.readFile: cannot open file: " + p + ": " + reasonOf(err))
 			return goja.Null()
 		}
+		filters.NoteFileRead(p, b)
 		return r.dataValue(filters.NewDataBytes(b))
 	})
 	o.Set("writeFile", func(call goja.FunctionCall) goja.Value {
@@ -152,4 +154,12 @@ func (r *Runtime) statObject(fi os.FileInfo) goja.Value {
 	o.Set("isSymbolicLink", is(mode&os.ModeSymlink != 0))
 	o.Set("isSocket", is(mode&os.ModeSocket != 0))
 	return o
+}
+
+func reasonOf(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }

@@ -61,7 +61,7 @@ func TestOSReadFileMissing(t *testing.T) {
 	h := newHarness(t)
 	got := h.results(`t('missing', () => os.readFile('no/such/file.txt'));`)
 	checkResults(t, got, map[string]any{"missing": nil})
-	if !h.hasLogLine("os.readFile: cannot open file: no/such/file.txt") {
+	if !h.hasLogLine("os.readFile: cannot open file: no/such/file.txt: no such file or directory") {
 		t.Errorf("log %q", h.logLines())
 	}
 	if !strings.HasPrefix(h.log.String(), "[ERROR]") {

@@ -1,8 +1,10 @@
 package scripts_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -287,12 +289,23 @@ func TestLoadDuplicatePort(t *testing.T) {
 
 func TestLoadListen(t *testing.T) {
 	h := newHarness(t)
+	// A real pair: listen() checks that the key matches the certificate.
+	cert, err := os.ReadFile("../test/009-tls/cert.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile("../test/009-tls/key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certJS, _ := json.Marshal(string(cert))
+	keyJS, _ := json.Marshal(string(key))
 	prog := h.mustLoad(`pipy()
 .listen(8080)
 .listen('8081')
 .listen('127.0.0.1:8082')
 .listen(8083, {reuse: true})
-.listen(8084, {reuse: false, tls: {cert: 'CERT', key: 'KEY'}})
+.listen(8084, {reuse: false, tls: {cert: ` + string(certJS) + `, key: ` + string(keyJS) + `}})
 .listen(':8085')
 .listen(8086, {tls: null})
 `)
@@ -330,7 +343,7 @@ func TestLoadListen(t *testing.T) {
 			t.Errorf("#%d: name %q host %q port %d reuse %s tls %v; want %+v", i, pl.Name, l.Host, l.Port, reuse, l.TLS, w)
 		}
 	}
-	if l := pls[4].Listen; l.TLSCert != "CERT" || l.TLSKey != "KEY" {
+	if l := pls[4].Listen; l.TLSCert != string(cert) || l.TLSKey != string(key) {
 		t.Errorf("tls cert/key %q %q", l.TLSCert, l.TLSKey)
 	}
 }

@@ -254,15 +254,14 @@ func TestTLSBadCertificate(t *testing.T) {
 	}{
 		// A missing file: os.readFile logs `cannot open file: <name>` and
 		// returns null, so the script fails on null.toString() at the line
-		// that names the file. (With --spawn only the second part shows:
-		// the master does not print what the script logged during its
-		// load.)
+		// that names the file (with --spawn too: the master prints what
+		// the script logged before its load failed).
 		{"MissingCertFile", "missing-cert.pem", "key.pem", good, []string{"TypeError", "cert: os.readFile('missing-cert.pem')"}},
 		{"MissingKeyFile", "cert.pem", "missing-key.pem", good, []string{"TypeError", "key: os.readFile('missing-key.pem')"}},
 		{"CertNotPEM", "notpem-cert.pem", "key.pem", with("notpem-cert.pem", []byte("this is not a certificate\n")),
-			[]string{"tls.cert (read from notpem-cert.pem) is not PEM", `starts with "this is not a certificat"`}},
+			[]string{"listen 0.0.0.0:", "tls.cert is not PEM", `starts with "this is not a certificat"`}},
 		{"KeyNotPEM", "cert.pem", "notpem-key.pem", with("notpem-key.pem", []byte("this is not a key\n")),
-			[]string{"tls.key (read from notpem-key.pem) is not PEM", `starts with "this is not a key\n"`}},
+			[]string{"listen 0.0.0.0:", "tls.key is not PEM", `starts with "this is not a key\n"`}},
 		{"Swapped", "key.pem", "cert.pem", good, []string{"tls.cert (read from key.pem) has no CERTIFICATE block, only PRIVATE KEY", "swapped?"}},
 		{"KeyOfAnotherCert", "cert.pem", "other-key.pem", with("other-key.pem", otherKey),
 			[]string{"tls.key (read from other-key.pem) does not match the certificate in tls.cert (read from cert.pem)"}},
@@ -302,7 +301,7 @@ func TestTLSBadCertificate(t *testing.T) {
 					t.Errorf("the TLS port was opened")
 				}
 				want := tc.want
-				if strings.HasPrefix(tc.name, "Missing") && !spawn {
+				if strings.HasPrefix(tc.name, "Missing") {
 					missing := tc.certFile
 					if !strings.HasPrefix(missing, "missing") {
 						missing = tc.keyFile

@@ -519,11 +519,11 @@ func (w *Worker) openListener(p *filters.Pipeline) (*listener, error) {
 	l := &listener{w: w, spec: spec, addr: spec.Addr()}
 	l.slots.L = &l.pmu
 	if spec.TLS {
-		cert, err := tls.X509KeyPair([]byte(spec.TLSCert), []byte(spec.TLSKey))
+		conf, err := filters.ServerTLS(spec.TLSCert, spec.TLSKey)
 		if err != nil {
-			return nil, fmt.Errorf("listen %s: bad TLS certificate or key: %w", l.addr, err)
+			return nil, fmt.Errorf("listen %s: %w", l.addr, err)
 		}
-		l.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		l.tls = conf
 	}
 	listen := w.opts.Listen
 	if listen == nil {
