@@ -4,14 +4,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/pipy-go/pipy/filters"
 )
+
+// fuzzWorld loads the one-decoder program a fuzz target uses for every
+// input (loading a script per input would make fuzzing crawl).
+func fuzzWorld(f *testing.F, decoder string) *world {
+	w := load(f, "pipy().pipeline('p')."+decoder+"()")
+	w.env.Log = hclog.NewNullLogger()
+	return w
+}
 
 // fuzzHTTP feeds input to a decoder in two pieces split at split, then a
 // SessionEnd, and checks the output grammar: no panic, no hang, messages
 // never nest, nothing after the SessionEnd.
-func fuzzHTTP(t *testing.T, decoder string, input []byte, split uint16) {
-	w := load(t, "pipy().pipeline('p')."+decoder+"()")
+func fuzzHTTP(t *testing.T, w *world, input []byte, split uint16) {
+	w.t = t // the harness calls Helper, which F forbids here
 	r := w.session("p")
 	guard(t, 5*time.Second, func() {
 		at := int(split) % (len(input) + 1)
@@ -48,8 +58,9 @@ func FuzzDecodeHttpRequest(f *testing.F) {
 	for _, s := range httpRequestSeeds {
 		f.Add([]byte(s), uint16(len(s)/2))
 	}
+	w := fuzzWorld(f, "decodeHttpRequest")
 	f.Fuzz(func(t *testing.T, input []byte, split uint16) {
-		fuzzHTTP(t, "decodeHttpRequest", input, split)
+		fuzzHTTP(t, w, input, split)
 	})
 }
 
@@ -63,7 +74,8 @@ func FuzzDecodeHttpResponse(f *testing.F) {
 	} {
 		f.Add([]byte(s), uint16(len(s)/3))
 	}
+	w := fuzzWorld(f, "decodeHttpResponse")
 	f.Fuzz(func(t *testing.T, input []byte, split uint16) {
-		fuzzHTTP(t, "decodeHttpResponse", input, split)
+		fuzzHTTP(t, w, input, split)
 	})
 }
