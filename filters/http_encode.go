@@ -101,10 +101,11 @@ func (f *httpEncoder) encode(start *MessageStart, body *Data) {
 		buf = appendSafe(buf, text)
 		buf = append(buf, "\r\n"...)
 		h.eachHeader(func(name, value string) {
-			switch strings.ToLower(name) {
-			case "connection", "keep-alive", "transfer-encoding":
+			// EqualFold, not ToLower: no allocation per header.
+			switch {
+			case strings.EqualFold(name, "connection"), strings.EqualFold(name, "keep-alive"), strings.EqualFold(name, "transfer-encoding"):
 				return
-			case "content-length":
+			case strings.EqualFold(name, "content-length"):
 				if !bodiless {
 					return
 				}
@@ -142,8 +143,7 @@ func (f *httpEncoder) encode(start *MessageStart, body *Data) {
 		buf = appendSafe(buf, proto)
 		buf = append(buf, "\r\n"...)
 		h.eachHeader(func(name, value string) {
-			switch strings.ToLower(name) {
-			case "content-length", "transfer-encoding":
+			if strings.EqualFold(name, "content-length") || strings.EqualFold(name, "transfer-encoding") {
 				return
 			}
 			buf = appendHeader(buf, name, value)
