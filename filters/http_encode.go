@@ -28,7 +28,11 @@ type httpEncoderTemplate struct {
 }
 
 func (t *httpEncoderTemplate) New(s *Session, out Sink) Sink {
-	return &httpEncoder{t: t, s: s, out: out}
+	f := &httpEncoder{t: t, s: s, out: out}
+	if m := s.Pipeline.Module; m != nil && m.Program != nil && m.Program.Env != nil {
+		f.loop = m.Program.Env.Loop
+	}
+	return f
 }
 
 // httpEncoder frames whole messages as HTTP/1.1 with a Content-Length.
@@ -38,6 +42,7 @@ type httpEncoder struct {
 	out   Sink
 	msg   collector
 	ended bool
+	loop  *Loop // builds heads without allocating; nil: plain slices
 }
 
 // smallBody is the size up to which a body is copied next to the head, so
@@ -77,7 +82,12 @@ func (f *httpEncoder) encode(start *MessageStart, body *Data) {
 	}
 	h := viewHead(headVal)
 	size := body.size
-	buf := make([]byte, 0, 128+min(size, smallBody))
+	var buf []byte
+	if f.loop != nil {
+		buf = f.loop.EncodeScratch()
+	} else {
+		buf = make([]byte, 0, 128+min(size, smallBody))
+	}
 	close := false
 	bodiless := false
 	if f.t.response {
@@ -155,13 +165,21 @@ func (f *httpEncoder) encode(start *MessageStart, body *Data) {
 		buf = append(buf, "\r\n"...)
 	}
 	buf = append(buf, "\r\n"...)
-	f.out.Input(start)
 	if !bodiless && size <= smallBody {
 		buf = body.AppendTo(buf)
 		body.Release()
 		body = nil
 	}
-	f.out.Input(NewDataBytes(buf))
+	// Done with the scratch slice before anything goes downstream, where
+	// another encoder may take it.
+	var head *Data
+	if f.loop != nil {
+		head = f.loop.EncodeDone(buf)
+	} else {
+		head = NewDataBytes(buf)
+	}
+	f.out.Input(start)
+	f.out.Input(head)
 	if body != nil {
 		if bodiless {
 			body.Release()

@@ -14,6 +14,7 @@ import (
 type Loop struct {
 	mu    sync.Mutex
 	dirty []*Conn
+	heads headArena // inside the loop
 
 	// Counters of the traffic through this loop, for stats.
 	Counters Counters
@@ -106,4 +107,51 @@ func (t *Timer) Stop() {
 	}
 	t.cancelled = true
 	t.t.Stop()
+}
+
+// headArena hands out small pieces of pooled buffers for what encoders
+// build per message (an HTTP head and a small body), so that encoding
+// allocates no byte slice: the bytes are built in a scratch slice reused
+// from message to message, then copied into the current arena buffer. A
+// piece holds a reference on its buffer like any pooled chunk, so a buffer
+// returns to the pool once the arena has moved on and every piece has been
+// written out.
+type headArena struct {
+	buf     *Buffer
+	off     int
+	scratch []byte
+}
+
+// maxArenaPiece is the largest piece taken from the arena; larger ones get
+// their own slice.
+const maxArenaPiece = 4096
+
+// EncodeScratch returns an empty slice to build one message's bytes in,
+// to be passed to EncodeDone. Inside the loop.
+func (l *Loop) EncodeScratch() []byte { return l.heads.scratch[:0] }
+
+// EncodeDone returns a Data holding a copy of b, built in the slice from
+// EncodeScratch, which may be reused from then on. Inside the loop.
+func (l *Loop) EncodeDone(b []byte) *Data {
+	a := &l.heads
+	if cap(b) <= 4*maxArenaPiece {
+		a.scratch = b[:0] // keep what append grew
+	}
+	n := len(b)
+	if n > maxArenaPiece {
+		return NewDataBytes(append([]byte(nil), b...))
+	}
+	if n == 0 {
+		return NewData()
+	}
+	if a.buf == nil || a.off+n > len(a.buf.B) {
+		if a.buf != nil {
+			a.buf.Release()
+		}
+		a.buf, a.off = GetBuffer(), 0
+	}
+	copy(a.buf.B[a.off:], b)
+	d := NewDataBuffer(a.buf, a.off, n)
+	a.off += n
+	return d
 }
