@@ -652,7 +652,15 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 			return
 		}
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) && !timedOut {
+			switch {
+			case errors.Is(err, net.ErrClosed), timedOut:
+			case errors.Is(err, syscall.ECONNRESET):
+				// Clients going away is routine (and a flood of them must
+				// not flood the log): debug level only.
+				if w.Log.IsDebug() {
+					w.Log.Debug(fmt.Sprintf("[inbound] connection reset by %s:%d", in.RemoteAddr, in.RemotePort))
+				}
+			default:
 				w.Log.Warn(fmt.Sprintf("[inbound] read error from %s:%d: %v", in.RemoteAddr, in.RemotePort, err))
 			}
 			s.Input(&filters.SessionEnd{Err: filters.ReadError, Message: err.Error()})
