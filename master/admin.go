@@ -3,11 +3,11 @@ package master
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"sort"
 	"strings"
 
+	"github.com/pipy-go/pipy/console"
 	"github.com/pipy-go/pipy/ipc"
 )
 
@@ -34,18 +34,10 @@ func (m *Master) statusText() string {
 // serveAdmin serves /metrics (Prometheus text format, one series per
 // worker) and /status (JSON) on addr ("[host:]port", loopback by default).
 func (m *Master) serveAdmin(addr string) error {
-	if !strings.Contains(addr, ":") {
-		addr = "127.0.0.1:" + addr
-	} else if strings.HasPrefix(addr, ":") {
-		addr = "127.0.0.1" + addr
-	}
 	// Through tableflip, so an upgraded master inherits the admin socket.
 	ln, err := m.upg.Fds.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", addr, err)
-	}
-	if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" && host != "::1" && host != "localhost" {
-		m.log.Warn("[admin] listening beyond loopback on " + addr + ": /metrics and /status have no authentication")
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +49,9 @@ func (m *Master) serveAdmin(addr string) error {
 		json.NewEncoder(w).Encode(m.statusJSON())
 	})
 	m.log.Info("[admin] Listening on " + ln.Addr().String())
+	if !console.Loopback(ln.Addr().String()) {
+		m.log.Warn("[admin] listening beyond loopback on " + addr + ": /metrics and /status have no authentication")
+	}
 	go http.Serve(ln, mux)
 	return nil
 }

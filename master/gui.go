@@ -3,7 +3,6 @@ package master
 import (
 	"errors"
 	"fmt"
-	"net"
 	"path"
 	"time"
 
@@ -71,10 +70,7 @@ func (m *Master) serveGUI(addr string) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
-	m.log.Info("[listener] Listening on " + ln.Addr().String())
-	if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" && host != "::1" && host != "localhost" {
-		m.log.Warn("[gui] the console is listening beyond loopback on " + addr + ": it is a development tool without authentication; anyone who reaches it can read, change and run files under " + m.root)
-	}
+	console.Announce(m.log, ln, "[gui] the console", "anyone who reaches it can read, change and run files under "+m.root)
 	srv := console.New(console.Config{
 		Root:    m.root,
 		Program: guiControl{m},

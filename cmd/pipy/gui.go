@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"path"
-	"strings"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -45,18 +44,6 @@ func (p programControl) Config() map[string]*scripts.Graph {
 	return scripts.LiveGraph(prog)
 }
 
-// guiAddr turns --gui-port's "[host:]port" into an address, loopback by
-// default.
-func guiAddr(v string) string {
-	if !strings.Contains(v, ":") {
-		return "127.0.0.1:" + v
-	}
-	if strings.HasPrefix(v, ":") {
-		return "127.0.0.1" + v
-	}
-	return v
-}
-
 // startGUI serves the web console for root on addr and returns a function
 // that closes its listener.
 func startGUI(addr, root string, w *worker.Worker, log hclog.Logger, out *logging.Output) (func(), error) {
@@ -65,10 +52,7 @@ func startGUI(addr, root string, w *worker.Worker, log hclog.Logger, out *loggin
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
-	log.Info("[listener] Listening on " + ln.Addr().String())
-	if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" && host != "::1" && host != "localhost" {
-		log.Warn("[gui] the console is listening beyond loopback on " + addr + ": it is a development tool without authentication; anyone who reaches it can read, change and run files under " + root)
-	}
+	console.Announce(log, ln, "[gui] the console", "anyone who reaches it can read, change and run files under "+root)
 	srv := console.New(console.Config{
 		Root:    root,
 		Program: programControl{w: w, root: root},

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/pipy-go/pipy/console"
 	"github.com/pipy-go/pipy/filters"
 	"github.com/pipy-go/pipy/logging"
 	"github.com/pipy-go/pipy/master"
@@ -145,14 +146,22 @@ func parseArgs(args []string) (*options, error) {
 			if val == "" {
 				return nil, fmt.Errorf("option --admin-port needs a [host:]port")
 			}
-			o.adminAddr = val
+			a, err := console.ListenAddr(val)
+			if err != nil {
+				return nil, fmt.Errorf("option --admin-port: %v", err)
+			}
+			o.adminAddr = a
 		case "--upgrade":
 			o.upgrade, err = true, flag()
 		case "--gui-port":
 			if val == "" {
 				return nil, fmt.Errorf("option --gui-port needs a [host:]port")
 			}
-			o.guiAddr = guiAddr(val)
+			a, err := console.ListenAddr(val)
+			if err != nil {
+				return nil, fmt.Errorf("option --gui-port: %v", err)
+			}
+			o.guiAddr = a
 		case "--watch-config-file":
 			o.watch, err = true, flag()
 		case "--log-level":
