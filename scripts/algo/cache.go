@@ -1,6 +1,10 @@
 package algo
 
-import "github.com/dop251/goja"
+import (
+	"github.com/dop251/goja"
+
+	"github.com/pipy-go/pipy/scripts/jsfunc"
+)
 
 // Cache is an insertion-ordered map from K to V: the Go side of
 // algo.Cache. The zero value is an empty cache ready to use. It is not
@@ -140,7 +144,7 @@ func initCache(rt *goja.Runtime, call goja.ConstructorCall) {
 	allocate := optionalFunc(rt, "Cache", call, 0)
 	free := optionalFunc(rt, "Cache", call, 1)
 	c := new(Cache[Key, cacheItem])
-	method(rt, call.This, "get", 1, func(fc goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "get", 1, func(fc goja.FunctionCall) goja.Value {
 		key := fc.Argument(0)
 		k := KeyOf(key)
 		if it, ok := c.Get(k); ok {
@@ -156,7 +160,7 @@ func initCache(rt *goja.Runtime, call goja.ConstructorCall) {
 		c.Set(k, cacheItem{key: key, val: v})
 		return v
 	})
-	method(rt, call.This, "clear", 0, func(goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "clear", 0, func(goja.FunctionCall) goja.Value {
 		var f func(Key, cacheItem)
 		if free != nil {
 			f = func(_ Key, it cacheItem) { callJS(free, it.key, it.val) }

@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/dop251/goja"
+
+	"github.com/pipy-go/pipy/scripts/jsfunc"
 )
 
 // New returns the script's `algo` object for rt:
@@ -65,7 +67,7 @@ func New(rt *goja.Runtime) *goja.Object {
 	hash := rt.ToValue(func(call goja.FunctionCall) goja.Value {
 		return rt.ToValue(int64(Hash(call.Argument(0).String())))
 	}).(*goja.Object)
-	setFuncMeta(rt, hash, "hash", 1)
+	jsfunc.SetMeta(rt, hash, "hash", 1)
 	o.Set("hash", hash)
 	return o
 }
@@ -86,22 +88,8 @@ func constructor(rt *goja.Runtime, name string, length int, init func(goja.Const
 		init(call)
 		return nil
 	}).(*goja.Object)
-	setFuncMeta(rt, ctor, name, length)
+	jsfunc.SetMeta(rt, ctor, name, length)
 	return ctor
-}
-
-// setFuncMeta sets a native function's name and length as for a declared
-// JavaScript function (both non-writable, non-enumerable, configurable).
-func setFuncMeta(rt *goja.Runtime, f *goja.Object, name string, length int) {
-	f.DefineDataProperty("name", rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	f.DefineDataProperty("length", rt.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-}
-
-// method defines fn as a non-enumerable method of obj.
-func method(rt *goja.Runtime, obj *goja.Object, name string, length int, fn func(goja.FunctionCall) goja.Value) {
-	f := rt.ToValue(fn).(*goja.Object)
-	setFuncMeta(rt, f, name, length)
-	obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 func isNullish(v goja.Value) bool {
@@ -131,11 +119,11 @@ func initURLRouter(rt *goja.Runtime, call goja.ConstructorCall) {
 		}
 	}
 	forEachProperty(rt, call.Argument(0), add)
-	method(rt, call.This, "add", 2, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "add", 2, func(c goja.FunctionCall) goja.Value {
 		add(c.Argument(0).String(), c.Argument(1))
 		return goja.Undefined()
 	})
-	method(rt, call.This, "find", 0, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "find", 0, func(c goja.FunctionCall) goja.Value {
 		var buf [4]string
 		parts := buf[:0]
 		for _, a := range c.Arguments {
@@ -178,7 +166,7 @@ func initWeighted(rt *goja.Runtime, call goja.ConstructorCall, w *weighted) *wei
 	forEachProperty(rt, call.Argument(0), func(k string, v goja.Value) {
 		t.set(rt, k, v.ToFloat())
 	})
-	method(rt, call.This, "set", 2, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "set", 2, func(c goja.FunctionCall) goja.Value {
 		t.set(rt, c.Argument(0).String(), c.Argument(1).ToFloat())
 		return goja.Undefined()
 	})
@@ -197,7 +185,7 @@ func tagArg(c goja.FunctionCall) (string, bool) {
 func initRoundRobin(rt *goja.Runtime, call goja.ConstructorCall) {
 	b := new(RoundRobin)
 	t := initWeighted(rt, call, &b.w)
-	method(rt, call.This, "select", 0, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "select", 0, func(c goja.FunctionCall) goja.Value {
 		if tag, ok := tagArg(c); ok {
 			return t.value(b.selectTagIndex(tag))
 		}
@@ -209,13 +197,13 @@ func initRoundRobin(rt *goja.Runtime, call goja.ConstructorCall) {
 func initLeastWork(rt *goja.Runtime, call goja.ConstructorCall) {
 	b := new(LeastWork)
 	t := initWeighted(rt, call, &b.w)
-	method(rt, call.This, "select", 0, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "select", 0, func(c goja.FunctionCall) goja.Value {
 		if tag, ok := tagArg(c); ok {
 			return t.value(b.selectTagIndex(tag))
 		}
 		return t.value(b.selectIndex())
 	})
-	method(rt, call.This, "deselect", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "deselect", 1, func(c goja.FunctionCall) goja.Value {
 		b.Deselect(c.Argument(0).String())
 		return goja.Undefined()
 	})
@@ -240,11 +228,11 @@ func initHashing(rt *goja.Runtime, call goja.ConstructorCall) {
 			add(v)
 		}
 	}
-	method(rt, call.This, "add", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "add", 1, func(c goja.FunctionCall) goja.Value {
 		add(c.Argument(0))
 		return goja.Undefined()
 	})
-	method(rt, call.This, "select", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "select", 1, func(c goja.FunctionCall) goja.Value {
 		if len(c.Arguments) == 0 {
 			panic(rt.NewTypeError("%s", "requires 1 or more arguments"))
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/dop251/goja"
+
+	"github.com/pipy-go/pipy/scripts/jsfunc"
 )
 
 // ErrScoresNotAscending is returned by [NewPercentile] when the bucket
@@ -101,14 +103,14 @@ func initPercentile(rt *goja.Runtime, call goja.ConstructorCall) {
 	if err != nil {
 		panic(rt.NewGoError(err))
 	}
-	method(rt, call.This, "score", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "score", 1, func(c goja.FunctionCall) goja.Value {
 		p.Score(c.Argument(0).ToFloat())
 		return goja.Undefined()
 	})
-	method(rt, call.This, "calculate", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "calculate", 1, func(c goja.FunctionCall) goja.Value {
 		return rt.ToValue(p.Calculate(c.Argument(0).ToFloat()))
 	})
-	method(rt, call.This, "reset", 0, func(goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "reset", 0, func(goja.FunctionCall) goja.Value {
 		p.Reset()
 		return goja.Undefined()
 	})

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"github.com/dop251/goja"
+
+	"github.com/pipy-go/pipy/scripts/jsfunc"
 )
 
 // ResourcePool hands out reusable resources of type R, grouped in pools
@@ -143,7 +145,7 @@ func initResourcePool(rt *goja.Runtime, call goja.ConstructorCall) {
 		panic(rt.NewTypeError("%s", "ResourcePool: argument #1 expects a function"))
 	}
 	p := NewResourcePool[Key](KeyOf)
-	method(rt, call.This, "allocate", 0, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "allocate", 0, func(c goja.FunctionCall) goja.Value {
 		pool, tenant := c.Argument(0), c.Argument(1)
 		alloc := func() goja.Value {
 			v := callJS(allocator, pool, tenant)
@@ -157,11 +159,11 @@ func initResourcePool(rt *goja.Runtime, call goja.ConstructorCall) {
 		}
 		return p.AllocateFor(KeyOf(pool), KeyOf(tenant), alloc)
 	})
-	method(rt, call.This, "free", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "free", 1, func(c goja.FunctionCall) goja.Value {
 		p.Free(c.Argument(0))
 		return goja.Undefined()
 	})
-	method(rt, call.This, "freeTenant", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, call.This, "freeTenant", 1, func(c goja.FunctionCall) goja.Value {
 		if t := c.Argument(0); !isNullish(t) {
 			p.FreeTenant(KeyOf(t))
 		}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/pipy-go/pipy/scripts/jsfunc"
+
 	"github.com/pipy-go/pipy/filters"
 )
 
@@ -108,23 +110,14 @@ func (m *module) class(name string, length int, init func(goja.ConstructorCall) 
 		o.SetPrototype(p)
 		return o
 	}).(*goja.Object)
-	setFuncMeta(m.rt, ctor, name, length)
+	jsfunc.SetMeta(m.rt, ctor, name, length)
 	proto = ctor.Get("prototype").(*goja.Object)
 	return ctor, proto
 }
 
-// setFuncMeta sets a native function's name and length as for a declared
-// JavaScript function (both non-writable, non-enumerable, configurable).
-func setFuncMeta(rt *goja.Runtime, f *goja.Object, name string, length int) {
-	f.DefineDataProperty("name", rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	f.DefineDataProperty("length", rt.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-}
-
 // method defines fn as a non-enumerable method of obj.
 func (m *module) method(obj *goja.Object, name string, length int, fn func(goja.FunctionCall) goja.Value) {
-	f := m.rt.ToValue(fn).(*goja.Object)
-	setFuncMeta(m.rt, f, name, length)
-	obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	jsfunc.Method(m.rt, obj, name, length, fn)
 }
 
 // thisAs returns the Go value behind call.This, or throws a TypeError.

@@ -6,6 +6,8 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/pipy-go/pipy/scripts/jsfunc"
+
 	"github.com/pipy-go/pipy/filters"
 )
 
@@ -36,12 +38,12 @@ type api struct {
 func New(rt *goja.Runtime, newData func([]byte) goja.Value) *goja.Object {
 	a := &api{rt: rt, newData: newData, date: rt.Get("Date")}
 	o := rt.NewObject()
-	method(rt, o, "encode", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, o, "encode", 1, func(c goja.FunctionCall) goja.Value {
 		e := encoder{rt: rt}
 		e.top(c.Argument(0))
 		return newData(e.b)
 	})
-	method(rt, o, "decode", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, o, "decode", 1, func(c goja.FunctionCall) goja.Value {
 		v := c.Argument(0)
 		if isNullish(v) {
 			return goja.Null()
@@ -69,20 +71,6 @@ func asData(o *goja.Object) *filters.Data {
 	}
 	d, _ := filters.Unwrap(o).(*filters.Data)
 	return d
-}
-
-// setFuncMeta sets a native function's name and length as for a declared
-// JavaScript function (both non-writable, non-enumerable, configurable).
-func setFuncMeta(rt *goja.Runtime, f *goja.Object, name string, length int) {
-	f.DefineDataProperty("name", rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	f.DefineDataProperty("length", rt.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-}
-
-// method defines fn as a non-enumerable method of obj.
-func method(rt *goja.Runtime, obj *goja.Object, name string, length int, fn func(goja.FunctionCall) goja.Value) {
-	f := rt.ToValue(fn).(*goja.Object)
-	setFuncMeta(rt, f, name, length)
-	obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 func isNullish(v goja.Value) bool {

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"github.com/dop251/goja"
+
+	"github.com/pipy-go/pipy/scripts/jsfunc"
 )
 
 // keys are the Netmask properties a script sees, in the order Object.keys
@@ -42,7 +44,7 @@ func New(rt *goja.Runtime) goja.Value {
 		}
 		return o
 	}).(*goja.Object)
-	setFuncMeta(rt, ctor, "Netmask", 1)
+	jsfunc.SetMeta(rt, ctor, "Netmask", 1)
 	proto = ctor.Get("prototype").(*goja.Object)
 	this := func(call goja.FunctionCall) *Netmask {
 		m, ok := FromValue(call.This)
@@ -51,11 +53,11 @@ func New(rt *goja.Runtime) goja.Value {
 		}
 		return m
 	}
-	method(rt, proto, "contains", 1, func(call goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, proto, "contains", 1, func(call goja.FunctionCall) goja.Value {
 		m := this(call)
 		return rt.ToValue(len(call.Arguments) > 0 && m.Contains(call.Arguments[0].String()))
 	})
-	method(rt, proto, "toString", 0, func(call goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, proto, "toString", 0, func(call goja.FunctionCall) goja.Value {
 		return rt.ToValue(this(call).String())
 	})
 	return ctor
@@ -70,20 +72,6 @@ func FromValue(v goja.Value) (*Netmask, bool) {
 		}
 	}
 	return nil, false
-}
-
-// setFuncMeta sets a native function's name and length as for a declared
-// JavaScript function (both non-writable, non-enumerable, configurable).
-func setFuncMeta(rt *goja.Runtime, f *goja.Object, name string, length int) {
-	f.DefineDataProperty("name", rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	f.DefineDataProperty("length", rt.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-}
-
-// method defines fn as a non-enumerable method of obj.
-func method(rt *goja.Runtime, obj *goja.Object, name string, length int, fn func(goja.FunctionCall) goja.Value) {
-	f := rt.ToValue(fn).(*goja.Object)
-	setFuncMeta(rt, f, name, length)
-	obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 // object is the goja.DynamicObject of a Netmask instance. Values are

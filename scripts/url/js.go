@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"github.com/dop251/goja"
+
+	"github.com/pipy-go/pipy/scripts/jsfunc"
 )
 
 // keys are the URL properties a script sees, in the order Object.keys and
@@ -52,7 +54,7 @@ func New(rt *goja.Runtime) goja.Value {
 		}
 		return o
 	}).(*goja.Object)
-	setFuncMeta(rt, ctor, "URL", 1)
+	jsfunc.SetMeta(rt, ctor, "URL", 1)
 	proto = ctor.Get("prototype").(*goja.Object)
 	toString := rt.ToValue(func(call goja.FunctionCall) goja.Value {
 		u, ok := FromValue(call.This)
@@ -61,7 +63,7 @@ func New(rt *goja.Runtime) goja.Value {
 		}
 		return rt.ToValue(u.Href())
 	}).(*goja.Object)
-	setFuncMeta(rt, toString, "toString", 0)
+	jsfunc.SetMeta(rt, toString, "toString", 0)
 	proto.DefineDataProperty("toString", toString, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	return ctor
 }
@@ -75,13 +77,6 @@ func FromValue(v goja.Value) (*URL, bool) {
 		}
 	}
 	return nil, false
-}
-
-// setFuncMeta sets a native function's name and length as for a declared
-// JavaScript function (both non-writable, non-enumerable, configurable).
-func setFuncMeta(rt *goja.Runtime, f *goja.Object, name string, length int) {
-	f.DefineDataProperty("name", rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	f.DefineDataProperty("length", rt.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 // object is the goja.DynamicObject of a URL instance. Values are converted

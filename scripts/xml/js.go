@@ -6,6 +6,8 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/pipy-go/pipy/scripts/jsfunc"
+
 	"github.com/pipy-go/pipy/filters"
 )
 
@@ -77,19 +79,19 @@ func New(rt *goja.Runtime, newData func([]byte) goja.Value) *goja.Object {
 		}
 		return a.construct(call.Arguments, proto)
 	}).(*goja.Object)
-	setFuncMeta(rt, ctor, "Node", 1)
+	jsfunc.SetMeta(rt, ctor, "Node", 1)
 	a.proto = ctor.Get("prototype").(*goja.Object)
 
 	o := rt.NewObject()
 	o.Set("Node", ctor)
-	method(rt, o, "parse", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, o, "parse", 1, func(c goja.FunctionCall) goja.Value {
 		s, ok := c.Argument(0).(goja.String)
 		if !ok {
 			panic(rt.NewTypeError("argument #1 expects a string"))
 		}
 		return a.parse([]byte(s.String()))
 	})
-	method(rt, o, "decode", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, o, "decode", 1, func(c goja.FunctionCall) goja.Value {
 		v := c.Argument(0)
 		if isNullish(v) {
 			return goja.Null()
@@ -100,14 +102,14 @@ func New(rt *goja.Runtime, newData func([]byte) goja.Value) *goja.Object {
 		}
 		return a.parse(d.Bytes())
 	})
-	method(rt, o, "stringify", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, o, "stringify", 1, func(c goja.FunctionCall) goja.Value {
 		doc := a.docArg(c.Argument(0))
 		if doc == nil {
 			return rt.ToValue("")
 		}
 		return rt.ToValue(string(a.stringify(doc, spaceArg(c.Argument(1)))))
 	})
-	method(rt, o, "encode", 1, func(c goja.FunctionCall) goja.Value {
+	jsfunc.Method(rt, o, "encode", 1, func(c goja.FunctionCall) goja.Value {
 		doc := a.docArg(c.Argument(0))
 		if doc == nil {
 			return goja.Null()
@@ -180,20 +182,6 @@ func spaceArg(v goja.Value) int {
 	}
 	n := v.ToInteger()
 	return int(min(max(n, 0), 10))
-}
-
-// setFuncMeta sets a native function's name and length as for a declared
-// JavaScript function (both non-writable, non-enumerable, configurable).
-func setFuncMeta(rt *goja.Runtime, f *goja.Object, name string, length int) {
-	f.DefineDataProperty("name", rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	f.DefineDataProperty("length", rt.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-}
-
-// method defines fn as a non-enumerable method of obj.
-func method(rt *goja.Runtime, obj *goja.Object, name string, length int, fn func(goja.FunctionCall) goja.Value) {
-	f := rt.ToValue(fn).(*goja.Object)
-	setFuncMeta(rt, f, name, length)
-	obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 func isNullish(v goja.Value) bool {
