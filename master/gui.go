@@ -24,13 +24,9 @@ var errStopping = errors.New("the master is shutting down")
 // control runs in the master's loop: it switches every worker to another
 // module of the root directory, or stops the program on every worker.
 func (m *Master) control(req controlRequest) error {
-	m.mu.Lock()
-	prev := m.module
-	m.module = req.module
-	m.mu.Unlock()
 	if req.module == "" {
 		m.mu.Lock()
-		m.prog, m.files = nil, nil
+		m.module, m.prog, m.files = "", nil, nil
 		m.mu.Unlock()
 		if err := m.openSockets(nil); err != nil { // closes every socket
 			m.log.Error(err.Error())
@@ -41,22 +37,9 @@ func (m *Master) control(req controlRequest) error {
 		m.log.Info("[gui] program stopped on every worker")
 		return nil
 	}
-	specs, err := m.learn()
-	if err == nil {
-		err = m.openSockets(specs)
-		if err != nil {
-			m.log.Error(err.Error())
-		}
-	}
-	if err != nil {
-		m.mu.Lock()
-		m.module = prev
-		m.mu.Unlock()
+	if err := m.runModule(req.module); err != nil {
 		m.log.Error("Failed starting script: " + req.module)
 		return err
-	}
-	for _, w := range m.workers {
-		w.reload(req.module)
 	}
 	m.log.Info(fmt.Sprintf("[gui] starting %s on %d worker(s)", req.module, len(m.workers)))
 	return nil

@@ -102,7 +102,7 @@ func Run(opts Options) int {
 	defer upg.Stop()
 	m.upg = upg
 
-	specs, err := m.learn()
+	specs, err := m.learn(m.module)
 	if err != nil {
 		if opts.GUIAddr == "" {
 			return 1
@@ -171,14 +171,14 @@ func Run(opts Options) int {
 }
 
 // learn loads the script without starting it, to find its listen addresses.
-func (m *Master) learn() ([]*filters.ListenSpec, error) {
+func (m *Master) learn(module string) ([]*filters.ListenSpec, error) {
 	// What the script logs while loading is kept back: the workers log it
 	// again when they load, unless the load fails here.
 	var held bytes.Buffer
 	heldOut := logging.NewOutput(&held)
 	env := &filters.Env{Loop: filters.NewLoop(), Log: logging.New(heldOut, m.log.GetLevel()), Print: heldOut.Line}
 	m.mu.Lock()
-	root, module := m.root, m.module
+	root := m.root
 	m.mu.Unlock()
 	if module == "" {
 		return nil, nil // stopped from the console
@@ -384,20 +384,31 @@ func (m *Master) reload() {
 		m.log.Error("No script running")
 		return
 	}
-	specs, err := m.learn()
-	if err == nil {
-		err = m.openSockets(specs)
-		if err != nil {
-			m.log.Error(err.Error())
-		}
-	}
-	if err != nil {
+	if m.runModule(name) != nil {
 		m.log.Error("Failed reloading script: " + name)
-		return
 	}
+}
+
+// runModule makes module of the root directory the program of every
+// worker: the master loads it to learn its listen addresses, opens their
+// sockets (closing those no longer declared), then tells each worker to
+// load it with the sockets. A module that does not load changes nothing.
+func (m *Master) runModule(module string) error {
+	specs, err := m.learn(module)
+	if err != nil {
+		return err
+	}
+	if err := m.openSockets(specs); err != nil {
+		m.log.Error(err.Error())
+		return err
+	}
+	m.mu.Lock()
+	m.module = module
+	m.mu.Unlock()
 	for _, w := range m.workers {
-		w.reload(name)
+		w.reload(module)
 	}
+	return nil
 }
 
 // restart starts a dead worker again on its slot's sockets, at once the
