@@ -1,6 +1,8 @@
 package test
 
 import (
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 )
@@ -105,5 +107,33 @@ func TestCLIUnknownOption(t *testing.T) {
 	}
 	if s := out.stdout(); s != "" {
 		t.Errorf("stdout = %q, want nothing", s)
+	}
+}
+
+// --gui-port and --admin-port: a bad port is a usage error (255) naming the
+// option; a console port already in use stops pipy with status 1 and the
+// address in the message.
+func TestCLIConsolePortErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--gui-port=abc", examplePath(t, "002-hello")},
+		{"--spawn=1", "--admin-port=70000", examplePath(t, "002-hello")},
+	} {
+		code, out := runPipy(t, exitTimeout, args...)
+		opt := strings.SplitN(args[len(args)-2], "=", 2)[0]
+		if code != 255 || !strings.Contains(out.stderr(), "option "+opt+": ") || !strings.Contains(out.stderr(), "bad port") {
+			t.Errorf("%v: exit %d, stderr %q; want 255 and `option %s: ... bad port`", args, code, out.stderr(), opt)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir() // directory mode: nothing else listens
+	code, out := runPipy(t, exitTimeout, dir, fmt.Sprintf("--gui-port=%d", port))
+	want := fmt.Sprintf("cannot listen on 127.0.0.1:%d", port)
+	if code != 1 || !strings.Contains(out.all(), want) {
+		t.Errorf("console port in use: exit %d, output %q; want 1 and %q", code, out.all(), want)
 	}
 }
