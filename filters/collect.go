@@ -1,37 +1,24 @@
 package filters
 
-// selector picks the events a handler or replacer acts on: the first event
-// of the session, or every event of one kind.
-type selector struct {
-	kind  EventKind
-	first bool
-}
-
-// match reports whether evt is picked; started tracks the first event.
-func (s selector) match(evt Event, started *bool) bool {
-	if s.first {
-		hit := !*started
-		*started = true
-		return hit
-	}
-	return evt.Kind() == s.kind
-}
-
-// collector gathers one message: its MessageStart and its whole body.
-type collector struct {
+// Collector gathers one message, its MessageStart and its whole body, for
+// filters that act on complete messages (onMessage, encoders, mux). Its zero
+// value is ready to use. The body it collects is owned by the Collector
+// until Take hands it over (the caller must then release it) or Drop
+// releases it.
+type Collector struct {
 	start  *MessageStart
 	body   *Data
 	inside bool
 }
 
-// begin starts a message.
-func (c *collector) begin(e *MessageStart) {
+// Begin starts a message.
+func (c *Collector) Begin(e *MessageStart) {
 	c.start, c.body, c.inside = e, nil, true
 }
 
-// add appends the bytes of d to the body (sharing its chunks); the caller
+// Add appends the bytes of d to the body (sharing its chunks); the caller
 // keeps d.
-func (c *collector) add(d *Data) {
+func (c *Collector) Add(d *Data) {
 	if !c.inside || d.size == 0 {
 		return
 	}
@@ -41,9 +28,9 @@ func (c *collector) add(d *Data) {
 	c.body.Push(d)
 }
 
-// addOwned is add for a Data the caller hands over: the first one becomes
+// AddOwned is Add for a Data the caller hands over: the first one becomes
 // the body itself, so a one-chunk body costs no copy and no allocation.
-func (c *collector) addOwned(d *Data) {
+func (c *Collector) AddOwned(d *Data) {
 	if !c.inside || d.size == 0 {
 		d.Release()
 		return
@@ -56,9 +43,9 @@ func (c *collector) addOwned(d *Data) {
 	d.Release()
 }
 
-// take ends the message and returns its start (nil when there was no
+// Take ends the message and returns its start (nil when there was no
 // MessageStart) and its body (never nil).
-func (c *collector) take() (*MessageStart, *Data) {
+func (c *Collector) Take() (*MessageStart, *Data) {
 	start, body := c.start, c.body
 	c.start, c.body, c.inside = nil, nil, false
 	if body == nil {
@@ -67,10 +54,14 @@ func (c *collector) take() (*MessageStart, *Data) {
 	return start, body
 }
 
-// drop ends the message, discarding what was collected.
-func (c *collector) drop() {
+// Drop ends the message, discarding what was collected.
+func (c *Collector) Drop() {
 	if c.body != nil {
 		c.body.Release()
 	}
 	c.start, c.body, c.inside = nil, nil, false
 }
+
+// Inside reports whether a message has begun and not yet been taken or
+// dropped.
+func (c *Collector) Inside() bool { return c.inside }

@@ -136,7 +136,7 @@ func (f *connect) Input(evt Event) {
 	}
 	switch e := evt.(type) {
 	case *Data:
-		if e.size == 0 {
+		if e.Size() == 0 {
 			return
 		}
 		if f.t.bufferLimit > 0 {
@@ -158,7 +158,7 @@ func (f *connect) Input(evt Event) {
 			f.conn.Write(e)
 		} else {
 			f.pending = append(f.pending, e)
-			f.queued += int64(e.size)
+			f.queued += int64(e.Size())
 		}
 	case *SessionEnd:
 		f.inEnded = true
@@ -259,7 +259,7 @@ func (f *connect) dial() {
 
 func (f *connect) dialed(nc net.Conn, err error) {
 	env := f.s.Env()
-	if f.outEnded || f.s.aborted || f.s.Done() {
+	if f.outEnded || f.s.Aborted() || f.s.Done() {
 		if nc != nil && err == nil {
 			nc.Close()
 		}
@@ -275,7 +275,7 @@ func (f *connect) dialed(nc net.Conn, err error) {
 		if f.t.retryCount < 0 || f.retries < f.t.retryCount {
 			f.retries++
 			env.Loop.AfterFunc(f.t.retryDelay, func() {
-				if !f.outEnded && !f.s.aborted && !f.s.Done() {
+				if !f.outEnded && !f.s.Aborted() && !f.s.Done() {
 					f.dial()
 				}
 			})

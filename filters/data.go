@@ -109,6 +109,26 @@ func (d *Data) Chunks(f func(b []byte)) {
 	}
 }
 
+// NumChunks returns the number of chunks d holds.
+func (d *Data) NumChunks() int { return len(d.chunks) }
+
+// Chunk returns chunk i (0 <= i < NumChunks()). The caller must not modify
+// or keep the slice beyond its use of d unless it copies it.
+func (d *Data) Chunk(i int) []byte { return d.chunks[i].b }
+
+// Peek copies the first bytes of d into dst (as many as fit) and returns
+// how many it copied; d is unchanged.
+func (d *Data) Peek(dst []byte) int {
+	n := 0
+	for _, c := range d.chunks {
+		if n == len(dst) {
+			break
+		}
+		n += copy(dst[n:], c.b)
+	}
+	return n
+}
+
 // AppendTo appends the bytes of d to dst and returns it.
 func (d *Data) AppendTo(dst []byte) []byte {
 	for _, c := range d.chunks {

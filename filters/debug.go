@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dop251/goja"
 )
@@ -168,3 +169,6 @@ func hexDump(p []byte) string {
 	b.WriteString(dashes)
 	return b.String()
 }
+
+// timestamp is the time as dump prints it.
+func timestamp() string { return time.Now().Format("2006-01-02 15:04:05") }

@@ -1,5 +1,7 @@
 package filters
 
+import "fmt"
+
 func init() {
 	Register(&Spec{
 		Name: "demux", Args: "target", Description: "Sends messages to a different pipeline with each one in its own session and context",
@@ -11,7 +13,7 @@ func init() {
 			}
 			return &demuxTemplate{target: name, module: a.Module}, nil
 		},
-		Targets: firstTarget,
+		Targets: FirstArgTarget,
 	})
 }
 
@@ -63,9 +65,9 @@ func (f *demux) Input(evt Event) {
 	}
 	switch e := evt.(type) {
 	case *MessageStart:
-		p := subPipeline(f.t.module, f.t.target)
+		p := f.t.module.Named[f.t.target]
 		if p == nil {
-			f.s.Abort(errorf("[demux] unknown pipeline: %s", f.t.target))
+			f.s.Abort(fmt.Errorf("[demux] unknown pipeline: %s", f.t.target))
 			return
 		}
 		if !f.hooked {

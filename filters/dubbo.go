@@ -95,7 +95,7 @@ func (f *dubboDecoder) Input(evt Event) {
 			e.Release()
 			return
 		}
-		if e.size == 0 {
+		if e.Size() == 0 {
 			return
 		}
 		f.decode(e)
@@ -110,11 +110,11 @@ func (f *dubboDecoder) Input(evt Event) {
 }
 
 func (f *dubboDecoder) decode(d *Data) {
-	for d.size > 0 && !f.dead {
+	for d.Size() > 0 && !f.dead {
 		if f.inBody {
 			take := int(f.remaining) // at most MaxDubboBody
-			if d.size < take {
-				take = d.size
+			if d.Size() < take {
+				take = d.Size()
 			}
 			f.remaining -= uint32(take)
 			f.out.Input(d.Shift(take))
@@ -125,7 +125,7 @@ func (f *dubboDecoder) decode(d *Data) {
 			continue
 		}
 		// Collect the header.
-		n := peekBytes(d, f.head[f.headLen:])
+		n := d.Peek(f.head[f.headLen:])
 		d.ShiftTo(n)
 		f.headLen += n
 		if f.headLen < dubboHeaderSize {
@@ -137,19 +137,6 @@ func (f *dubboDecoder) decode(d *Data) {
 	if f.dead {
 		d.Release()
 	}
-}
-
-// peekBytes copies the first bytes of d into dst (as many as fit) and
-// returns how many were copied; d is not changed.
-func peekBytes(d *Data, dst []byte) int {
-	n := 0
-	for _, c := range d.chunks {
-		if n == len(dst) {
-			break
-		}
-		n += copy(dst[n:], c.b)
-	}
-	return n
 }
 
 // frame parses a complete header and starts its message.
@@ -197,7 +184,7 @@ type dubboEncoder struct {
 	t      *dubboEncoderTemplate
 	s      *Session
 	out    Sink
-	msg    collector
+	msg    Collector
 	nextID uint64
 	ended  bool
 }
@@ -211,19 +198,19 @@ func (f *dubboEncoder) Input(evt Event) {
 	}
 	switch e := evt.(type) {
 	case *MessageStart:
-		if f.msg.inside {
-			f.msg.drop()
+		if f.msg.Inside() {
+			f.msg.Drop()
 		}
-		f.msg.begin(e)
+		f.msg.Begin(e)
 	case *Data:
-		f.msg.addOwned(e)
+		f.msg.AddOwned(e)
 	case *MessageEnd:
-		if f.msg.inside {
-			f.encode(f.msg.take())
+		if f.msg.Inside() {
+			f.encode(f.msg.Take())
 		}
 	case *SessionEnd:
 		f.ended = true
-		f.msg.drop()
+		f.msg.Drop()
 		f.out.Input(e)
 	}
 }
@@ -237,7 +224,7 @@ func (f *dubboEncoder) encode(start *MessageStart, body *Data) {
 			f.s.Abort(err)
 			return
 		}
-		if o := nonNullHead(v); o != nil {
+		if o := HeadOf(v); o != nil {
 			headVal = v
 		}
 	}
@@ -250,9 +237,9 @@ func (f *dubboEncoder) encode(start *MessageStart, body *Data) {
 	case *goja.Object:
 		readDubboHead(x, &h)
 	}
-	if uint64(body.size) > math.MaxUint32 {
+	if uint64(body.Size()) > math.MaxUint32 {
 		body.Release()
-		f.s.Env().Log.Error(fmt.Sprintf("[encodeDubbo] body of %d bytes is too large for a Dubbo frame", body.size))
+		f.s.Env().Log.Error(fmt.Sprintf("[encodeDubbo] body of %d bytes is too large for a Dubbo frame", body.Size()))
 		return
 	}
 	var hdr [dubboHeaderSize]byte
@@ -270,10 +257,10 @@ func (f *dubboEncoder) encode(start *MessageStart, body *Data) {
 	hdr[2] = flags
 	hdr[3] = byte(h.Status)
 	binary.BigEndian.PutUint64(hdr[4:12], h.ID)
-	binary.BigEndian.PutUint32(hdr[12:16], uint32(body.size))
+	binary.BigEndian.PutUint32(hdr[12:16], uint32(body.Size()))
 	f.out.Input(&MessageStart{})
 	f.out.Input(NewDataBytes(hdr[:]))
-	if body.size > 0 {
+	if body.Size() > 0 {
 		f.out.Input(body)
 	} else {
 		body.Release()

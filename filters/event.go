@@ -129,3 +129,12 @@ type Head interface {
 	// ToObject converts the head to a plain script object.
 	ToObject(rt *goja.Runtime) *goja.Object
 }
+
+// HeadOf returns a script value as a MessageStart head: nil for a missing,
+// null or undefined value, else the value itself.
+func HeadOf(v goja.Value) any {
+	if v == nil || goja.IsNull(v) || goja.IsUndefined(v) {
+		return nil
+	}
+	return v
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -79,7 +80,7 @@ func (f *execFilter) Input(evt Event) {
 	}
 	switch e := evt.(type) {
 	case *Data:
-		if e.size == 0 {
+		if e.Size() == 0 {
 			return
 		}
 		if f.conn != nil {
@@ -108,7 +109,7 @@ func (f *execFilter) argv() ([]string, bool) {
 	if o, ok := v.(*goja.Object); ok && o.ClassName() == "Array" {
 		n := int(o.Get("length").ToInteger())
 		for i := 0; i < n; i++ {
-			argv = append(argv, o.Get(itoa(i)).String())
+			argv = append(argv, o.Get(strconv.Itoa(i)).String())
 		}
 	} else if v != nil && !goja.IsUndefined(v) && !goja.IsNull(v) {
 		for _, a := range strings.Split(v.String(), " ") {

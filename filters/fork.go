@@ -2,11 +2,10 @@ package filters
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/dop251/goja"
 )
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 type forkTemplate struct {
 	target string
@@ -37,7 +36,7 @@ func (f *fork) start() bool {
 			sub.End(NoError)
 		}
 	})
-	p := subPipeline(f.t.module, f.t.target)
+	p := f.t.module.Named[f.t.target]
 	if p == nil {
 		f.s.Env().Log.Error("[fork] unknown pipeline: " + f.t.target)
 		f.broken = true
@@ -54,7 +53,7 @@ func (f *fork) start() bool {
 	}
 	o, ok := v.(*goja.Object)
 	if !ok {
-		f.s.Abort(errorf("[fork] invalid session data"))
+		f.s.Abort(fmt.Errorf("[fork] invalid session data"))
 		return false
 	}
 	m := f.t.module
@@ -72,7 +71,7 @@ func (f *fork) start() bool {
 	if o.ClassName() == "Array" {
 		n := int(o.Get("length").ToInteger())
 		for i := 0; i < n; i++ {
-			add(o.Get(itoa(i)))
+			add(o.Get(strconv.Itoa(i)))
 		}
 	} else {
 		add(o)
@@ -96,7 +95,7 @@ func (f *fork) Input(evt Event) {
 		} else {
 			sub.Input(evt)
 		}
-		if f.s.aborted {
+		if f.s.Aborted() {
 			return
 		}
 	}

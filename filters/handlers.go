@@ -22,7 +22,7 @@ func init() {
 			Name: h.name, Args: "callback", Description: h.desc,
 			Params: []Param{{"callback", "function", h.param}},
 			Make: func(a *Args) (Template, error) {
-				fn, err := requireFunc(a, 0)
+				fn, err := a.RequireFunc(0)
 				if err != nil {
 					return nil, err
 				}
@@ -34,7 +34,7 @@ func init() {
 		Name: "onMessageBody", Args: "callback", Description: "Handles a complete message body",
 		Params: []Param{{"callback", "function", "Callback function that receives a complete message body"}},
 		Make: func(a *Args) (Template, error) {
-			fn, err := requireFunc(a, 0)
+			fn, err := a.RequireFunc(0)
 			if err != nil {
 				return nil, err
 			}
@@ -45,25 +45,13 @@ func init() {
 		Name: "onMessage", Args: "callback", Description: "Handles a complete message including the head and the body",
 		Params: []Param{{"callback", "function", "Callback function that receives a complete message"}},
 		Make: func(a *Args) (Template, error) {
-			fn, err := requireFunc(a, 0)
+			fn, err := a.RequireFunc(0)
 			if err != nil {
 				return nil, err
 			}
 			return &onMessageTemplate{fn: fn}, nil
 		},
 	})
-}
-
-// requireFunc returns argument i, which must be a function.
-func requireFunc(a *Args, i int) (goja.Callable, error) {
-	if err := a.Require(i + 1); err != nil {
-		return nil, err
-	}
-	fn, ok := goja.AssertFunction(a.Get(i))
-	if !ok {
-		return nil, a.Errorf("argument #%d expects a function", i+1)
-	}
-	return fn, nil
 }
 
 type onEventTemplate struct {
@@ -112,7 +100,7 @@ type onMessage struct {
 	t     *onMessageTemplate
 	s     *Session
 	out   Sink
-	msg   collector
+	msg   Collector
 	ended bool
 }
 
@@ -122,11 +110,11 @@ func (f *onMessage) Input(evt Event) {
 	}
 	switch e := evt.(type) {
 	case *MessageStart:
-		f.msg.begin(e)
+		f.msg.Begin(e)
 	case *Data:
-		f.msg.add(e)
+		f.msg.Add(e)
 	case *MessageEnd:
-		start, body := f.msg.take()
+		start, body := f.msg.Take()
 		rt := f.s.Script()
 		var arg goja.Value
 		if f.t.bodyOnly {
@@ -149,4 +137,21 @@ func (f *onMessage) Input(evt Event) {
 		f.ended = true
 	}
 	f.out.Input(evt)
+}
+
+// selector picks the events a handler or replacer acts on: the first event
+// of the session, or every event of one kind.
+type selector struct {
+	kind  EventKind
+	first bool
+}
+
+// match reports whether evt is picked; started tracks the first event.
+func (s selector) match(evt Event, started *bool) bool {
+	if s.first {
+		hit := !*started
+		*started = true
+		return hit
+	}
+	return evt.Kind() == s.kind
 }

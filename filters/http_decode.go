@@ -149,7 +149,7 @@ func (f *httpDecoder) Input(evt Event) {
 			e.Release()
 			return
 		}
-		if e.size == 0 {
+		if e.Size() == 0 {
 			return
 		}
 		f.decode(e)
@@ -173,7 +173,7 @@ func (f *httpDecoder) Input(evt Event) {
 }
 
 func (f *httpDecoder) decode(d *Data) {
-	for d.size > 0 && f.state != stDead {
+	for d.Size() > 0 && f.state != stDead {
 		switch f.state {
 		case stHead:
 			n, done := f.head.feed(d)
@@ -196,7 +196,7 @@ func (f *httpDecoder) decode(d *Data) {
 				f.endMessage()
 			}
 		case stUntilEnd:
-			f.out.Input(d.Shift(d.size))
+			f.out.Input(d.Shift(d.Size()))
 		case stChunkSize:
 			if !readLine(d, &f.line) {
 				if len(f.line) > 4096 {
@@ -275,7 +275,7 @@ func (f *httpDecoder) decode(d *Data) {
 // passBody outputs up to f.remaining bytes of d as body and reports whether
 // the expected bytes are all through.
 func (f *httpDecoder) passBody(d *Data) bool {
-	take := min(int64(d.size), f.remaining)
+	take := min(int64(d.Size()), f.remaining)
 	f.remaining -= take
 	f.out.Input(d.Shift(int(take)))
 	return f.remaining == 0
@@ -285,16 +285,17 @@ func (f *httpDecoder) passBody(d *Data) bool {
 // (without the LF) and reports whether a whole line was read.
 func readLine(d *Data, acc *[]byte) bool {
 	n := 0
-	for _, c := range d.chunks {
-		for i, b := range c.b {
+	for ci := range d.NumChunks() {
+		cb := d.Chunk(ci)
+		for i, b := range cb {
 			if b == '\n' {
-				*acc = append(*acc, c.b[:i]...)
+				*acc = append(*acc, cb[:i]...)
 				d.ShiftTo(n + i + 1)
 				return true
 			}
 		}
-		*acc = append(*acc, c.b...)
-		n += len(c.b)
+		*acc = append(*acc, cb...)
+		n += len(cb)
 	}
 	d.ShiftTo(n)
 	return false

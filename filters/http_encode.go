@@ -40,7 +40,7 @@ type httpEncoder struct {
 	t     *httpEncoderTemplate
 	s     *Session
 	out   Sink
-	msg   collector
+	msg   Collector
 	ended bool
 	loop  *Loop // builds heads without allocating; nil: plain slices
 }
@@ -55,12 +55,12 @@ func (f *httpEncoder) Input(evt Event) {
 	}
 	switch e := evt.(type) {
 	case *MessageStart:
-		f.msg.begin(e)
+		f.msg.Begin(e)
 	case *Data:
-		f.msg.addOwned(e)
+		f.msg.AddOwned(e)
 	case *MessageEnd:
-		if f.msg.inside {
-			f.encode(f.msg.take())
+		if f.msg.Inside() {
+			f.encode(f.msg.Take())
 		}
 	case *SessionEnd:
 		f.ended = true
@@ -76,12 +76,12 @@ func (f *httpEncoder) encode(start *MessageStart, body *Data) {
 			f.s.Abort(err)
 			return
 		}
-		if o := nonNullHead(v); o != nil {
+		if o := HeadOf(v); o != nil {
 			headVal = v
 		}
 	}
 	h := viewHead(headVal)
-	size := body.size
+	size := body.Size()
 	var buf []byte
 	if f.loop != nil {
 		buf = f.loop.EncodeScratch()

@@ -84,8 +84,8 @@ const MaxHeadSize = 64 * 1024
 // feed appends the bytes of d up to the end of the head. It returns the
 // number of bytes of d consumed and whether the head is complete.
 func (p *headParser) feed(d *Data) (n int, done bool) {
-	for _, c := range d.chunks {
-		b := c.b
+	for ci := range d.NumChunks() {
+		b := d.Chunk(ci)
 		start := len(p.buf)
 		// Skip empty lines before a head (RFC 9112 §2.2 allows them).
 		if start == 0 {

@@ -1,6 +1,8 @@
 package filters
 
 import (
+	"fmt"
+
 	"github.com/dop251/goja"
 )
 
@@ -36,7 +38,7 @@ func init() {
 			}
 			return t, nil
 		},
-		Targets: firstTarget,
+		Targets: FirstArgTarget,
 	})
 }
 
@@ -46,16 +48,6 @@ func requireString(a *Args, i int) (string, error) {
 	}
 	return a.String(i)
 }
-
-func firstTarget(a *Args) (string, []string) {
-	if s, ok := a.Get(0).Export().(string); ok {
-		return "", []string{s}
-	}
-	return "", nil
-}
-
-// subPipeline finds a named pipeline of m at run time; nil when missing.
-func subPipeline(m *Module, name string) *Pipeline { return m.Named[name] }
 
 type linkRoute struct {
 	target string
@@ -138,9 +130,9 @@ func (f *link) Input(evt Event) {
 		if !ok {
 			continue
 		}
-		p := subPipeline(f.t.module, r.target)
+		p := f.t.module.Named[r.target]
 		if p == nil {
-			f.s.Abort(errorf("[link] unknown pipeline: %s", r.target))
+			f.s.Abort(fmt.Errorf("[link] unknown pipeline: %s", r.target))
 			return
 		}
 		f.sub = p.NewSession(f.s.Context, f.out)

@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/dop251/goja"
@@ -24,7 +25,7 @@ func init() {
 			}
 			return &muxTemplate{target: name, module: a.Module, selector: sel, pool: map[string]*muxShared{}}, nil
 		},
-		Targets: firstTarget,
+		Targets: FirstArgTarget,
 	})
 }
 
@@ -65,7 +66,7 @@ type mux struct {
 	key         string
 	keyed       bool
 	shared      *muxShared
-	msg         collector
+	msg         Collector
 	outstanding int
 	ended       bool // input SessionEnd seen
 	closed      bool // SessionEnd output
@@ -95,13 +96,13 @@ func (f *mux) Input(evt Event) {
 	}
 	switch e := evt.(type) {
 	case *MessageStart:
-		f.msg.begin(e)
+		f.msg.Begin(e)
 	case *Data:
-		f.msg.add(e)
+		f.msg.Add(e)
 		e.Release()
 	case *MessageEnd:
-		if f.msg.inside {
-			start, body := f.msg.take()
+		if f.msg.Inside() {
+			start, body := f.msg.Take()
 			f.submit(start, body)
 		}
 	case *SessionEnd:
@@ -120,7 +121,7 @@ func (f *mux) sharedSession() *muxShared {
 		}
 		return sh
 	}
-	p := subPipeline(f.t.module, f.t.target)
+	p := f.t.module.Named[f.t.target]
 	if p == nil {
 		return nil
 	}
@@ -144,7 +145,7 @@ func (f *mux) useShared(sh *muxShared) {
 func (f *mux) submit(start *MessageStart, body *Data) {
 	sh := f.sharedSession()
 	if sh == nil {
-		f.s.Abort(errorf("[mux] unknown pipeline: %s", f.t.target))
+		f.s.Abort(fmt.Errorf("[mux] unknown pipeline: %s", f.t.target))
 		return
 	}
 	if len(sh.waiting) >= MuxMaxOutstanding {
@@ -167,7 +168,7 @@ func (f *mux) submit(start *MessageStart, body *Data) {
 	sh.waiting = append(sh.waiting, f)
 	f.outstanding++
 	sh.s.Input(&MessageStart{Head: start.Head})
-	if body.size > 0 {
+	if body.Size() > 0 {
 		sh.s.Input(body)
 	}
 	sh.s.Input(TheMessageEnd)

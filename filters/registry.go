@@ -225,3 +225,24 @@ func (l Lazy) Eval(s *Session) (goja.Value, error) {
 	}
 	return l.Value, nil
 }
+
+// RequireFunc returns argument i, which must be a function.
+func (a *Args) RequireFunc(i int) (goja.Callable, error) {
+	if err := a.Require(i + 1); err != nil {
+		return nil, err
+	}
+	fn, ok := goja.AssertFunction(a.Get(i))
+	if !ok {
+		return nil, a.Errorf("argument #%d expects a function", i+1)
+	}
+	return fn, nil
+}
+
+// FirstArgTarget is a Spec.Targets for filters whose first argument names
+// a pipeline of the same module (link, demux, mux, proxySOCKS4).
+func FirstArgTarget(a *Args) (module string, pipelines []string) {
+	if s, ok := a.Get(0).Export().(string); ok {
+		return "", []string{s}
+	}
+	return "", nil
+}

@@ -47,19 +47,12 @@ func init() {
 			if t.r.Fn == nil {
 				if m, ok := Unwrap(t.r.Value).(*Message); ok {
 					t.constant = m
-					t.constStart = &MessageStart{Head: nonNullHead(m.Head)}
+					t.constStart = &MessageStart{Head: HeadOf(m.Head)}
 				}
 			}
 			return t, nil
 		},
 	})
-}
-
-func nonNullHead(v goja.Value) any {
-	if v == nil || goja.IsNull(v) || goja.IsUndefined(v) {
-		return nil
-	}
-	return v
 }
 
 type replaceEventTemplate struct {
@@ -118,7 +111,7 @@ type replaceMessage struct {
 	t     *replaceMessageTemplate
 	s     *Session
 	out   Sink
-	msg   collector
+	msg   Collector
 	ended bool
 }
 
@@ -128,28 +121,28 @@ func (f *replaceMessage) Input(evt Event) {
 	}
 	switch e := evt.(type) {
 	case *MessageStart:
-		f.msg.begin(e)
+		f.msg.Begin(e)
 		if f.t.bodyOnly {
 			f.out.Input(e)
 		}
 		return
 	case *Data:
-		if !f.msg.inside {
+		if !f.msg.Inside() {
 			f.out.Input(e)
 			return
 		}
 		if f.t.r.Fn != nil {
-			f.msg.add(e)
+			f.msg.Add(e)
 		}
 		e.Release()
 		return
 	case *MessageEnd:
-		if !f.msg.inside && !f.t.bodyOnly {
+		if !f.msg.Inside() && !f.t.bodyOnly {
 			f.out.Input(e)
 			return
 		}
 		if c := f.t.constant; c != nil {
-			f.msg.drop()
+			f.msg.Drop()
 			f.out.Input(f.t.constStart)
 			if c.Body != nil {
 				f.out.Input(c.Body.Clone())
@@ -157,7 +150,7 @@ func (f *replaceMessage) Input(evt Event) {
 			f.out.Input(TheMessageEnd)
 			return
 		}
-		start, body := f.msg.take()
+		start, body := f.msg.Take()
 		v := f.t.r.Value
 		if f.t.r.Fn != nil {
 			rt := f.s.Script()

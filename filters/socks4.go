@@ -31,7 +31,7 @@ func init() {
 			}
 			return &socks4Template{target: target, onConnect: fn, module: a.Module}, nil
 		},
-		Targets: firstTarget,
+		Targets: FirstArgTarget,
 	})
 }
 
@@ -90,7 +90,7 @@ func (f *socks4) Input(evt Event) {
 		case socks4Closed:
 			e.Release()
 		default:
-			if e.size > 0 {
+			if e.Size() > 0 {
 				f.handshake(e)
 			}
 		}
@@ -126,10 +126,10 @@ func (f *socks4) output(evt Event) {
 }
 
 func (f *socks4) handshake(d *Data) {
-	for d.size > 0 {
+	for d.Size() > 0 {
 		switch f.state {
 		case socks4Request:
-			n := peekBytes(d, f.req[f.reqLen:])
+			n := d.Peek(f.req[f.reqLen:])
 			d.ShiftTo(n)
 			f.reqLen += n
 			if f.reqLen < len(f.req) {
@@ -172,8 +172,9 @@ func (f *socks4) handshake(d *Data) {
 // than the limit.
 func (f *socks4) readField(d *Data) (done, ok bool) {
 	n := 0
-	for _, c := range d.chunks {
-		for i, b := range c.b {
+	for ci := range d.NumChunks() {
+		cb := d.Chunk(ci)
+		for i, b := range cb {
 			if b == 0 {
 				d.ShiftTo(n + i + 1)
 				return true, true
@@ -183,7 +184,7 @@ func (f *socks4) readField(d *Data) (done, ok bool) {
 			}
 			f.field = append(f.field, b)
 		}
-		n += len(c.b)
+		n += len(cb)
 	}
 	d.ShiftTo(n)
 	return false, true
@@ -213,7 +214,7 @@ func (f *socks4) connect(address string, rest *Data) {
 		f.s.Abort(err)
 		return
 	}
-	p := subPipeline(f.t.module, f.t.target)
+	p := f.t.module.Named[f.t.target]
 	if !v.ToBoolean() || p == nil {
 		f.reject(rest)
 		return
@@ -224,8 +225,8 @@ func (f *socks4) connect(address string, rest *Data) {
 	f.s.OnEnd(func() { sub.End(NoError) })
 	f.output(NewDataBytes(socks4Granted))
 	f.output(NewData())
-	if rest.size > 0 {
-		f.sub.Input(rest.Shift(rest.size))
+	if rest.Size() > 0 {
+		f.sub.Input(rest.Shift(rest.Size()))
 	}
 }
 

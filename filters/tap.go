@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/dop251/goja"
@@ -86,7 +87,7 @@ func (f *tap) start() bool {
 	if s, ok := qv.Export().(string); ok {
 		n, err := ParseSize(s)
 		if err != nil {
-			f.s.Abort(errorf("[tap] %v", err))
+			f.s.Abort(fmt.Errorf("[tap] %v", err))
 			return false
 		}
 		bytes, refill = true, n
@@ -161,14 +162,14 @@ func (a *tapAccount) drain() {
 				a.level--
 			}
 		case *Data:
-			if a.bytes && int64(e.size) > a.level {
+			if a.bytes && int64(e.Size()) > a.level {
 				part := e.Shift(int(a.level))
 				a.level = 0
 				it.f.out.Input(part)
 				continue
 			}
 			if a.bytes {
-				a.level -= int64(e.size)
+				a.level -= int64(e.Size())
 			}
 		}
 		f, evt := it.f, it.evt

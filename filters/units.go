@@ -58,5 +58,3 @@ func ParseSize(s string) (int64, error) {
 	}
 	return int64(f * float64(mul)), nil
 }
-
-func timestamp() string { return time.Now().Format("2006-01-02 15:04:05") }

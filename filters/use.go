@@ -1,6 +1,10 @@
 package filters
 
-import "github.com/dop251/goja"
+import (
+	"fmt"
+
+	"github.com/dop251/goja"
+)
 
 func init() {
 	Register(&Spec{
@@ -85,7 +89,7 @@ func (f *use) Input(evt Event) {
 	if f.sub == nil {
 		p := f.t.module.Named[f.t.pipeline]
 		if p == nil {
-			f.s.Abort(errorf("[use] unknown pipeline: %s in %s", f.t.pipeline, f.t.module.Name))
+			f.s.Abort(fmt.Errorf("[use] unknown pipeline: %s in %s", f.t.pipeline, f.t.module.Name))
 			return
 		}
 		ctx := f.s.Context

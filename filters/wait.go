@@ -7,7 +7,7 @@ func init() {
 		Name: "wait", Args: "condition", Description: "Buffers up events until a condition is fulfilled",
 		Params: []Param{{"condition", "function", "Callback function that returns whether the condition is fulfilled"}},
 		Make: func(a *Args) (Template, error) {
-			fn, err := requireFunc(a, 0)
+			fn, err := a.RequireFunc(0)
 			if err != nil {
 				return nil, err
 			}
@@ -66,7 +66,7 @@ func (f *wait) Input(evt Event) {
 		}
 		return
 	}
-	if f.ended || f.s.aborted {
+	if f.ended || f.s.Aborted() {
 		return
 	}
 	if evt.Kind() == KindSessionEnd {
@@ -77,9 +77,9 @@ func (f *wait) Input(evt Event) {
 		f.release()
 		return
 	}
-	if f.cancel == nil && !f.s.aborted {
+	if f.cancel == nil && !f.s.Aborted() {
 		f.cancel = f.s.Context.Group.Subscribe(func() {
-			if !f.fulfilled && !f.s.aborted && !f.s.Done() && f.check() {
+			if !f.fulfilled && !f.s.Aborted() && !f.s.Done() && f.check() {
 				f.release()
 			}
 		})
