@@ -347,10 +347,10 @@ func (c *Conn) ReadLoop(onData func(d *Data), onEnd func(err error)) {
 		if n > 0 {
 			d := NewDataBuffer(buf, off, n)
 			c.loop.Counters.BytesIn.Add(int64(n))
-			c.loop.Enter()
-			c.BytesIn += int64(n)
-			onData(d)
-			c.loop.Leave()
+			c.loop.Run(func() {
+				c.BytesIn += int64(n)
+				onData(d)
+			})
 			if t != nil {
 				// After Leave: time spent pushing the data on (backpressure)
 				// is not idleness either.
@@ -374,9 +374,8 @@ func (c *Conn) ReadLoop(onData func(d *Data), onEnd func(err error)) {
 					err = nil
 				}
 			} else if t != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-				c.loop.Enter()
-				why := t.expired(c)
-				c.loop.Leave()
+				var why error
+				c.loop.Run(func() { why = t.expired(c) })
 				if why == nil {
 					continue
 				}
@@ -386,9 +385,7 @@ func (c *Conn) ReadLoop(onData func(d *Data), onEnd func(err error)) {
 			if errors.Is(err, io.EOF) {
 				err = nil
 			}
-			c.loop.Enter()
-			onEnd(err)
-			c.loop.Leave()
+			c.loop.Run(func() { onEnd(err) })
 			return
 		}
 	}

@@ -89,7 +89,7 @@ func makeConnect(a *Args) (Template, error) {
 		if cert != nil && !goja.IsUndefined(cert) && key != nil && !goja.IsUndefined(key) {
 			certPEM, keyPEM = cert.String(), key.String()
 		}
-		if t.tls, err = ClientTLS(certPEM, keyPEM); err != nil {
+		if t.tls, err = ClientTLS(certPEM, keyPEM, &a.Module.Program.Files); err != nil {
 			return nil, a.Errorf("option tls: %v", err)
 		}
 	}
@@ -181,17 +181,13 @@ func (f *connect) Input(evt Event) {
 // answer may take.
 func (f *connect) halfClose() {
 	f.conn.CloseWrite()
-	f.drain = f.s.Env().Loop.AfterFunc(HalfCloseTimeout, func() {
+	f.drain = f.s.Env().Loop.AfterFunc(f.s.Env().HalfClose(), func() {
 		if !f.outEnded {
 			f.conn.Abort()
 			f.end(TheSessionEnd)
 		}
 	})
 }
-
-// HalfCloseTimeout bounds how long an upstream connection is kept after its
-// session's input ended, waiting for the upstream to finish and close.
-var HalfCloseTimeout = 10 * time.Second
 
 // splitTarget splits "host:port" at the last colon; "[v6]:port" works too.
 func splitTarget(s string) (host, port string, ok bool) {

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/dop251/goja"
@@ -25,18 +24,6 @@ func init() {
 			}
 			return &execTemplate{command: NewLazy(a.Get(0))}, nil
 		},
-	})
-}
-
-// children are the running exec() child processes, terminated when pipy
-// shuts down.
-var children sync.Map // *os.Process -> struct{}
-
-// TerminateChildren sends SIGTERM to every child process started by exec().
-func TerminateChildren() {
-	children.Range(func(k, _ any) bool {
-		k.(*os.Process).Signal(syscall.SIGTERM)
-		return true
 	})
 }
 
@@ -172,7 +159,7 @@ func (f *execFilter) spawned(argv []string, nc net.Conn, cmd *exec.Cmd, err erro
 		return
 	}
 	f.proc = cmd.Process
-	children.Store(cmd.Process, struct{}{})
+	env.Children.Add(cmd.Process)
 	c := NewConn(nc, env.Loop)
 	c.ReadAfterWriteError = true
 	f.conn = c
@@ -195,7 +182,7 @@ func (f *execFilter) spawned(argv []string, nc net.Conn, cmd *exec.Cmd, err erro
 	group := f.s.Context.Group
 	go func() {
 		cmd.Wait()
-		children.Delete(cmd.Process)
+		env.Children.Remove(cmd.Process)
 		env.Loop.Run(func() {
 			f.exited = true
 			f.maybeEnd()

@@ -244,7 +244,7 @@ func TestExecTerminateChildren(t *testing.T) {
 	needSh(t)
 	w := load(t, execScript)
 	r, pid := startSleeper(t, w)
-	filters.TerminateChildren()
+	w.env.Children.Terminate()
 	waitGone(t, pid, 5*time.Second)
 	// the child exited: the session outputs its SessionEnd
 	waitOut(t, r, time.Now(), 5*time.Second, "SessionEnd", func() bool { return lastIsSessionEnd(r) })

@@ -1,6 +1,11 @@
 package filters
 
 import (
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
 	"github.com/dop251/goja"
 	"github.com/hashicorp/go-hclog"
 )
@@ -33,4 +38,72 @@ type Env struct {
 	Print func(line string)
 	// Restart asks for a reload of the running program (pipy.restart()).
 	Restart func()
+
+	// HalfCloseTimeout bounds how long a connection whose peer closed its
+	// side (an inbound client, or connect()'s upstream after the session's
+	// input ended) waits for its session to finish; 0 means
+	// DefaultHalfCloseTimeout.
+	HalfCloseTimeout time.Duration
+	// MuxIdleTimeout is how long mux keeps a shared session that no
+	// session uses any more; 0 means DefaultMuxIdleTimeout.
+	MuxIdleTimeout time.Duration
+
+	// Children are the child processes exec() started, terminated when
+	// the process shuts down.
+	Children ProcessSet
+}
+
+// Defaults of the Env timeouts.
+const (
+	DefaultHalfCloseTimeout = 10 * time.Second
+	DefaultMuxIdleTimeout   = 10 * time.Second
+)
+
+// HalfClose returns HalfCloseTimeout or its default.
+func (e *Env) HalfClose() time.Duration {
+	if e.HalfCloseTimeout > 0 {
+		return e.HalfCloseTimeout
+	}
+	return DefaultHalfCloseTimeout
+}
+
+// MuxIdle returns MuxIdleTimeout or its default.
+func (e *Env) MuxIdle() time.Duration {
+	if e.MuxIdleTimeout > 0 {
+		return e.MuxIdleTimeout
+	}
+	return DefaultMuxIdleTimeout
+}
+
+// ProcessSet is a set of running child processes. The zero value is ready
+// to use; it is safe for concurrent use.
+type ProcessSet struct {
+	mu    sync.Mutex
+	procs map[*os.Process]struct{}
+}
+
+// Add records p as running.
+func (ps *ProcessSet) Add(p *os.Process) {
+	ps.mu.Lock()
+	if ps.procs == nil {
+		ps.procs = map[*os.Process]struct{}{}
+	}
+	ps.procs[p] = struct{}{}
+	ps.mu.Unlock()
+}
+
+// Remove forgets p (it exited).
+func (ps *ProcessSet) Remove(p *os.Process) {
+	ps.mu.Lock()
+	delete(ps.procs, p)
+	ps.mu.Unlock()
+}
+
+// Terminate sends SIGTERM to every process of the set.
+func (ps *ProcessSet) Terminate() {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for p := range ps.procs {
+		p.Signal(syscall.SIGTERM)
+	}
 }

@@ -33,20 +33,17 @@ func (t *httpDecoderTemplate) New(s *Session, out Sink) Sink {
 		return f
 	}
 	f.maxHead, f.maxFields = DefaultMaxHeadSize, DefaultMaxHeaders
-	if in := s.Context.Inbound; in != nil {
-		if l := in.Limits; l != nil {
-			if l.MaxHeadSize > 0 {
-				f.maxHead = l.MaxHeadSize
-			}
-			if l.MaxHeaders > 0 {
-				f.maxFields = l.MaxHeaders
-			}
+	if ds := s.Downstream(); ds != nil {
+		if l := ds.Limits(); l.MaxHeadSize > 0 {
+			f.maxHead = l.MaxHeadSize
 		}
-		if in.Conn != nil {
-			// The first request decoder on the connection's stream times
-			// its heads (readTimeout).
-			f.timers = in.Conn.claimHead(f)
+		if l := ds.Limits(); l.MaxHeaders > 0 {
+			f.maxFields = l.MaxHeaders
 		}
+		f.conn = connStateOf(ds)
+		// The first request decoder on the connection's stream times its
+		// heads (readTimeout).
+		f.timer = ds.ClaimHeadTimer(f)
 	}
 	return f
 }
@@ -81,10 +78,11 @@ type httpDecoder struct {
 	remaining int64 // body bytes to come; trailer bytes seen in stTrailer
 	keepAlive bool
 
-	maxHead   int         // bytes of a head (and of trailers)
-	maxFields int         // header fields of a request head; 0: any
-	timers    *connTimers // the connection's head timer, when this decoder owns it
-	rl        lineCheck   // validation of a request line still arriving
+	maxHead   int        // bytes of a head (and of trailers)
+	maxFields int        // header fields of a request head; 0: any
+	timer     HeadTimer  // the connection's head timer, when this decoder owns it
+	conn      *connState // keep-alive bookkeeping of the connection; nil without one
+	rl        lineCheck  // validation of a request line still arriving
 }
 
 // lineCheck validates the request line of an incomplete head as it
@@ -186,8 +184,8 @@ func (f *httpDecoder) decode(d *Data) {
 				f.tooLarge()
 				return
 			}
-			if t := f.timers; t != nil && t.head != 0 {
-				t.head = 0 // the read deadline moves when it fires
+			if f.timer != nil {
+				f.timer.Stop()
 			}
 			f.rl = lineCheck{}
 			f.parseHead()
@@ -445,9 +443,9 @@ func (f *httpDecoder) endMessage() {
 	f.state = stHead
 	if !f.t.response {
 		f.s.Env().Loop.Counters.Requests.Add(1)
-		if in := f.s.Context.Inbound; in != nil {
-			in.Requests++
-			in.LastKeepAlive = f.keepAlive
+		if c := f.conn; c != nil {
+			c.requests++
+			c.lastKeepAlive = f.keepAlive
 		}
 	}
 	f.out.Input(TheMessageEnd)
@@ -464,8 +462,8 @@ func (f *httpDecoder) partialHead() {
 		f.tooLarge()
 		return
 	}
-	if t := f.timers; t != nil && t.head == 0 {
-		t.startHead(f.s.Context.Inbound.Conn)
+	if f.timer != nil {
+		f.timer.Start()
 	}
 }
 
@@ -479,31 +477,39 @@ func (f *httpDecoder) tooLarge() {
 	}
 }
 
-// headTimeout implements headOwner: the connection's head deadline passed.
-func (f *httpDecoder) headTimeout() bool {
-	in := f.s.Context.Inbound
+// HeadTimeout implements HeadTimeoutHandler: the connection's head
+// deadline passed.
+func (f *httpDecoder) HeadTimeout() bool {
 	if f.state == stDead || f.s.Done() || f.s.Aborted() {
 		f.releaseTimer() // our session is over: not ours to judge
 		return false
 	}
-	if in.Responses < in.Requests {
+	if f.conn.pending() {
 		// A response is pending: the client is not to blame.
-		f.timers.startHead(in.Conn)
+		f.timer.Restart()
 		return false
 	}
 	if f.state == stHead && len(f.head.buf) > 0 {
-		f.s.Env().Log.Debug(fmt.Sprintf("[%s] request head timeout from %s:%d", f.name(), in.RemoteAddr, in.RemotePort))
-		in.Conn.Write(NewDataString(fmt.Sprintf("HTTP/1.1 408 %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", StatusText(408))))
+		if in := f.s.Context.Inbound; in != nil && f.s.Env().Log.IsDebug() {
+			f.s.Env().Log.Debug(fmt.Sprintf("[%s] request head timeout from %s:%d", f.name(), in.RemoteAddr, in.RemotePort))
+		}
+		f.s.Output(errorAnswer(408))
 	}
 	return true
 }
 
 // releaseTimer gives the connection's head timer up.
 func (f *httpDecoder) releaseTimer() {
-	if f.timers != nil {
-		f.timers.releaseHead(f)
-		f.timers = nil
+	if f.timer != nil {
+		f.timer.Release()
+		f.timer = nil
 	}
+}
+
+// errorAnswer is the response a request decoder gives by itself when it
+// refuses a request.
+func errorAnswer(status int) *Data {
+	return NewDataString(fmt.Sprintf("HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status, StatusText(status)))
 }
 
 // fail handles a protocol error.
@@ -521,9 +527,11 @@ func (f *httpDecoder) fail(status int, reason string) {
 		}
 		return
 	}
-	if in := f.s.Context.Inbound; in != nil && in.Conn != nil && in.Responses == in.Requests {
-		in.Conn.Write(NewDataString(fmt.Sprintf("HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status, StatusText(status))))
-		in.Conn.CloseLinger()
+	if f.conn != nil && !f.conn.pending() {
+		// The answer takes the pipeline's own way out, after every
+		// response already given.
+		f.s.Output(errorAnswer(status))
+		f.s.Downstream().CloseLingering()
 	}
 	f.out.Input(&SessionEnd{Err: ReadError, Message: reason})
 }

@@ -541,7 +541,8 @@ func TestDecodeHttpResponseSynthetic(t *testing.T) {
 }
 
 // The request decoder counts requests and records keep-alive for the
-// encoder on the inbound connection.
+// response encoder of the same connection, which answers with the
+// Connection header the request asked for.
 func TestDecodeHttpRequestKeepAlive(t *testing.T) {
 	cases := []struct {
 		in   string
@@ -553,13 +554,17 @@ func TestDecodeHttpRequestKeepAlive(t *testing.T) {
 		{"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true},
 		{"GET / HTTP/1.0\r\nKeep-Alive: timeout=5\r\n\r\n", true},
 	}
-	w := decoderWorld(t, "decodeHttpRequest")
+	w := load(t, `pipy().pipeline('p').decodeHttpRequest().replaceMessage(new Message('ok')).encodeHttpResponse()`)
 	for _, c := range cases {
-		in := &filters.Inbound{}
-		r := w.sessionIn("p", in)
+		r := w.sessionIn("p", &filters.Inbound{})
 		r.feedString(c.in)
-		if in.Requests != 1 || in.LastKeepAlive != c.want {
-			t.Errorf("%q: requests=%d keepAlive=%v, want 1, %v", c.in, in.Requests, in.LastKeepAlive, c.want)
+		out := r.bytesOut()
+		want := "Connection: close\r\n"
+		if c.want {
+			want = "Connection: keep-alive\r\n"
+		}
+		if !strings.Contains(out, want) || strings.Count(out, "HTTP/1.1 200") != 1 {
+			t.Errorf("%q: answered %q, want one 200 with %q", c.in, out, want)
 		}
 	}
 }

@@ -32,6 +32,9 @@ func (t *httpEncoderTemplate) New(s *Session, out Sink) Sink {
 	if m := s.Pipeline.Module; m != nil && m.Program != nil && m.Program.Env != nil {
 		f.loop = m.Program.Env.Loop
 	}
+	if ds := s.Downstream(); ds != nil && t.response {
+		f.conn = connStateOf(ds)
+	}
 	return f
 }
 
@@ -42,7 +45,8 @@ type httpEncoder struct {
 	out   Sink
 	msg   Collector
 	ended bool
-	loop  *Loop // builds heads without allocating; nil: plain slices
+	loop  *Loop      // builds heads without allocating; nil: plain slices
+	conn  *connState // keep-alive bookkeeping of the connection (response encoders)
 }
 
 // smallBody is the size up to which a body is copied next to the head, so
@@ -123,10 +127,10 @@ func (f *httpEncoder) encode(start *MessageStart, body *Data) {
 			buf = appendHeader(buf, name, value)
 		})
 		keepAlive := true
-		if in := f.s.Context.Inbound; in != nil {
-			in.Responses++
-			if in.Responses >= in.Requests {
-				keepAlive = in.LastKeepAlive
+		if c := f.conn; c != nil {
+			c.responses++
+			if c.responses >= c.requests {
+				keepAlive = c.lastKeepAlive
 			}
 		}
 		close = !keepAlive

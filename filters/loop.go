@@ -1,6 +1,9 @@
 package filters
 
 import (
+	"fmt"
+	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,9 +21,14 @@ type Loop struct {
 
 	// Counters of the traffic through this loop, for stats.
 	Counters Counters
+
+	// OnPanic is told about a Go panic recovered inside the loop, with its
+	// stack; nil writes it to the standard error. Set it before use.
+	OnPanic func(v any, stack []byte)
 }
 
-// Counters are process-wide traffic totals, updated atomically.
+// Counters are the traffic totals of one loop (one worker), updated
+// atomically so that stats can be read from outside the loop.
 type Counters struct {
 	BytesIn, BytesOut atomic.Int64 // socket bytes read and written
 	Requests          atomic.Int64 // HTTP requests decoded
@@ -65,11 +73,28 @@ func (l *Loop) Leave() {
 	}
 }
 
-// Run runs f inside the loop.
+// Run runs f inside the loop. A Go panic in f is recovered, reported to
+// OnPanic and counted as an error; the loop is left as usual, so a bug hit
+// by one connection never takes the worker down. (Sessions recover panics
+// of their own filters first, see Session.Input; this is the last line.)
 func (l *Loop) Run(f func()) {
 	l.Enter()
 	defer l.Leave()
+	defer l.recoverPanic()
 	f()
+}
+
+// recoverPanic is deferred by the loop's entry points.
+func (l *Loop) recoverPanic() {
+	if v := recover(); v != nil {
+		l.Counters.Errors.Add(1)
+		stack := debug.Stack()
+		if l.OnPanic != nil {
+			l.OnPanic(v, stack)
+		} else {
+			fmt.Fprintf(os.Stderr, "panic inside the loop: %v\n%s", v, stack)
+		}
+	}
 }
 
 func (l *Loop) markDirty(c *Conn) {
@@ -91,6 +116,7 @@ func (l *Loop) AfterFunc(d time.Duration, f func()) *Timer {
 	tm.t = time.AfterFunc(d, func() {
 		l.Enter()
 		defer l.Leave()
+		defer l.recoverPanic()
 		if !tm.cancelled {
 			tm.cancelled = true
 			f()

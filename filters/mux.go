@@ -2,7 +2,6 @@ package filters
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/dop251/goja"
 )
@@ -31,9 +30,6 @@ func init() {
 
 // Limits of a shared mux session.
 const MuxMaxOutstanding = 100
-
-// MuxIdleTimeout is how long a shared mux session with no users is kept.
-var MuxIdleTimeout = 10 * time.Second
 
 // muxTemplate owns the pool of shared sessions of one mux() declaration.
 type muxTemplate struct {
@@ -246,7 +242,7 @@ func (sh *muxShared) unuse() {
 		return
 	}
 	sh.idle.Stop()
-	sh.idle = sh.s.Env().Loop.AfterFunc(MuxIdleTimeout, func() {
+	sh.idle = sh.s.Env().Loop.AfterFunc(sh.s.Env().MuxIdle(), func() {
 		if sh.users == 0 {
 			if sh.t.pool[sh.key] == sh {
 				delete(sh.t.pool, sh.key)

@@ -1,7 +1,9 @@
 package filters
 
 import (
+	"fmt"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -108,6 +110,8 @@ type Program struct {
 	ByName  map[string]*Module
 	Root    *Module
 	Env     *Env
+	// Files are the files the program's scripts read, for error messages.
+	Files FileNotes
 }
 
 // Pipelines returns every pipeline of the program.
@@ -239,33 +243,6 @@ func (g *Group) Notify() {
 	}
 }
 
-// Inbound describes an accepted connection, seen by scripts as __inbound.
-type Inbound struct {
-	ID         uint64
-	RemoteAddr string
-	RemotePort int
-	LocalAddr  string
-	LocalPort  int
-
-	// HTTP keep-alive bookkeeping shared by decodeHttpRequest and
-	// encodeHttpResponse on this connection.
-	Requests      int
-	Responses     int
-	LastKeepAlive bool
-
-	// Conn is the connection, for pausing reads (tap); nil in tests.
-	Conn *Conn
-	// Limits are those of the listener; nil means the defaults.
-	Limits *Limits
-	// Script caches the script object made for this connection.
-	Script any
-}
-
-var inboundIDs atomic.Uint64
-
-// NextInboundID returns a process-wide inbound connection number (from 1).
-func NextInboundID() uint64 { return inboundIDs.Add(1) }
-
 // Session is one running instance of a pipeline.
 type Session struct {
 	Pipeline *Pipeline
@@ -327,7 +304,30 @@ func (s *Session) Input(evt Event) {
 		}
 		return
 	}
+	defer s.recoverPanic()
 	s.entry.Input(evt)
+}
+
+// PanicError is a Go panic recovered in a session: a bug in a filter or in
+// a script API it called. The session ends with RuntimeError; the worker
+// goes on serving the others.
+type PanicError struct {
+	Pipeline string // the pipeline of the session that recovered it
+	Value    any    // what was passed to panic
+	Stack    []byte // the goroutine's stack where it was recovered
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("panic in pipeline %s: %v\n%s", e.Pipeline, e.Value, strings.TrimRight(string(e.Stack), "\n"))
+}
+
+// recoverPanic is deferred by Input: a panic in one of the session's
+// filters (or further down, in a sub-session that did not recover it
+// itself) aborts this session, like an exception thrown by a script.
+func (s *Session) recoverPanic() {
+	if v := recover(); v != nil {
+		s.Abort(&PanicError{Pipeline: s.Pipeline.Name, Value: v, Stack: debug.Stack()})
+	}
 }
 
 // OnEnd registers f to run once when the session has ended: it output its
@@ -357,6 +357,21 @@ func (s *Session) SetOutput(out Sink) { s.tail.out = out }
 
 // Script returns the script runtime of the session's program.
 func (s *Session) Script() Script { return s.Pipeline.Module.Program.Script }
+
+// Downstream returns the connection the session serves, or nil when it
+// serves none (task pipelines, tests).
+func (s *Session) Downstream() Downstream {
+	if in := s.Context.Inbound; in != nil {
+		return in
+	}
+	return nil
+}
+
+// Output emits evt at the session's output, past the filters of its
+// pipeline, in order with what they output. A filter uses it for what it
+// answers by itself (a decoder's error response), so the answer takes the
+// pipeline's own way out instead of going to a socket behind its back.
+func (s *Session) Output(evt Event) { s.tail.Input(evt) }
 
 // Env returns the environment (loop, logger) the session runs in.
 func (s *Session) Env() *Env { return s.Pipeline.Module.Program.Env }

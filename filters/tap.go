@@ -2,6 +2,7 @@ package filters
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dop251/goja"
@@ -38,7 +39,7 @@ type tapAccount struct {
 	level  int64
 	queue  []tapItem
 	timer  *Timer
-	paused []*Conn
+	paused []Downstream
 	loop   *Loop
 }
 
@@ -125,20 +126,11 @@ func (f *tap) Input(evt Event) {
 		a.arm()
 	}
 	if len(a.queue) > 0 {
-		if in := f.s.Context.Inbound; in != nil && in.Conn != nil && !containsConn(a.paused, in.Conn) {
-			in.Conn.Pause()
-			a.paused = append(a.paused, in.Conn)
+		if ds := f.s.Downstream(); ds != nil && !slices.Contains(a.paused, ds) {
+			ds.PauseReading()
+			a.paused = append(a.paused, ds)
 		}
 	}
-}
-
-func containsConn(cs []*Conn, c *Conn) bool {
-	for _, x := range cs {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // drain passes queued events while quota remains.
@@ -178,7 +170,7 @@ func (a *tapAccount) drain() {
 	}
 	if len(a.queue) == 0 && len(a.paused) > 0 {
 		for _, c := range a.paused {
-			c.Resume()
+			c.ResumeReading()
 		}
 		a.paused = a.paused[:0]
 	}

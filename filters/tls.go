@@ -10,7 +10,7 @@ package filters
 // Certificates and keys come from the script as PEM text (usually
 // os.readFile(...).toString()), so the errors below name the option
 // (tls.cert, tls.key), the file the text was read from when it is known
-// (see NoteFileRead), and say what is wrong with the content in terms the
+// (see FileNotes), and say what is wrong with the content in terms the
 // script's author can act on: empty, not PEM at all, a PEM block of the
 // wrong type (cert and key swapped), an encrypted key, a block that does not
 // parse, or a key that belongs to another certificate.
@@ -34,8 +34,8 @@ const MinTLSVersion = tls.VersionTLS12
 
 // ServerTLS returns the configuration of a TLS listener serving the
 // certificate chain certPEM with the private key keyPEM.
-func ServerTLS(certPEM, keyPEM string) (*tls.Config, error) {
-	cert, err := KeyPair(certPEM, keyPEM)
+func ServerTLS(certPEM, keyPEM string, files *FileNotes) (*tls.Config, error) {
+	cert, err := KeyPair(certPEM, keyPEM, files)
 	if err != nil {
 		return nil, err
 	}
@@ -46,12 +46,12 @@ func ServerTLS(certPEM, keyPEM string) (*tls.Config, error) {
 // the original, the server's certificate is not verified and no SNI is
 // sent. When certPEM or keyPEM is given, both must be, and they are the
 // client certificate.
-func ClientTLS(certPEM, keyPEM string) (*tls.Config, error) {
+func ClientTLS(certPEM, keyPEM string, files *FileNotes) (*tls.Config, error) {
 	c := &tls.Config{InsecureSkipVerify: true, MinVersion: MinTLSVersion}
 	if certPEM == "" && keyPEM == "" {
 		return c, nil
 	}
-	cert, err := KeyPair(certPEM, keyPEM)
+	cert, err := KeyPair(certPEM, keyPEM, files)
 	if err != nil {
 		return nil, err
 	}
@@ -60,10 +60,11 @@ func ClientTLS(certPEM, keyPEM string) (*tls.Config, error) {
 }
 
 // KeyPair parses a PEM certificate chain and its PEM private key, like
-// tls.X509KeyPair, with errors that say which of the two is wrong and how.
-func KeyPair(certPEM, keyPEM string) (tls.Certificate, error) {
+// tls.X509KeyPair, with errors that say which of the two is wrong and how
+// (and which file it was read from, when files knows).
+func KeyPair(certPEM, keyPEM string, files *FileNotes) (tls.Certificate, error) {
 	var none tls.Certificate
-	certName, keyName := optionName("tls.cert", certPEM), optionName("tls.key", keyPEM)
+	certName, keyName := files.optionName("tls.cert", certPEM), files.optionName("tls.key", keyPEM)
 	leaf, err := parseLeaf(certName, certPEM)
 	if err != nil {
 		return none, err
@@ -231,51 +232,56 @@ func quoteStart(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// Files read by scripts, so that an error can say which file a bad
-// certificate or key came from: the script hands over PEM text, not a file
-// name. Only small files are kept (certificates and keys are), the most
-// recent few, keyed by their content.
+// FileNotes remembers the files a program's scripts read (os.readFile),
+// so that a TLS error can say which file a bad certificate or key came
+// from: the script hands over PEM text, not a file name. Only small PEM
+// files are kept, the most recent few, keyed by their content. The zero
+// value is ready to use; a nil *FileNotes knows no file. Each Program has
+// its own, which goes away with it.
+type FileNotes struct {
+	mu    sync.Mutex
+	name  map[string]string // content -> file name as the script gave it
+	order []string          // contents, oldest first
+}
+
 const (
 	maxNotedFiles    = 32
 	maxNotedFileSize = 64 << 10
 )
 
-var notedFiles struct {
-	sync.Mutex
-	name  map[string]string // content -> file name as the script gave it
-	order []string          // contents, oldest first
-}
-
-// NoteFileRead records that a script read content from the file name (as
-// the script named it). os.readFile calls it.
-func NoteFileRead(name string, content []byte) {
+// Note records that a script read content from the file name (as the
+// script named it).
+func (n *FileNotes) Note(name string, content []byte) {
 	// Only PEM text matters here; anything else (a script serving files
 	// per request, say) is not copied.
-	if len(content) == 0 || len(content) > maxNotedFileSize || !bytes.Contains(content[:min(len(content), 4096)], []byte("-----BEGIN ")) {
+	if n == nil || len(content) == 0 || len(content) > maxNotedFileSize || !bytes.Contains(content[:min(len(content), 4096)], []byte("-----BEGIN ")) {
 		return
 	}
 	s := string(content)
-	notedFiles.Lock()
-	defer notedFiles.Unlock()
-	if notedFiles.name == nil {
-		notedFiles.name = map[string]string{}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.name == nil {
+		n.name = map[string]string{}
 	}
-	if _, ok := notedFiles.name[s]; !ok {
-		notedFiles.order = append(notedFiles.order, s)
-		if len(notedFiles.order) > maxNotedFiles {
-			delete(notedFiles.name, notedFiles.order[0])
-			notedFiles.order = notedFiles.order[1:]
+	if _, ok := n.name[s]; !ok {
+		n.order = append(n.order, s)
+		if len(n.order) > maxNotedFiles {
+			delete(n.name, n.order[0])
+			n.order = n.order[1:]
 		}
 	}
-	notedFiles.name[s] = name
+	n.name[s] = name
 }
 
 // optionName returns option ("tls.cert"), followed by the file its value
 // was read from when that is known: "tls.cert (read from cert.pem)".
-func optionName(option, value string) string {
-	notedFiles.Lock()
-	name, ok := notedFiles.name[value]
-	notedFiles.Unlock()
+func (n *FileNotes) optionName(option, value string) string {
+	if n == nil {
+		return option
+	}
+	n.mu.Lock()
+	name, ok := n.name[value]
+	n.mu.Unlock()
 	if !ok {
 		return option
 	}

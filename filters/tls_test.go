@@ -65,10 +65,10 @@ func testPair(t *testing.T, cn, keyType string) (certPEM, keyPEM string) {
 func TestKeyPairGood(t *testing.T) {
 	for _, kt := range []string{"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"} {
 		cert, key := testPair(t, "good", kt)
-		if _, err := filters.KeyPair(cert, key); err != nil {
+		if _, err := filters.KeyPair(cert, key, nil); err != nil {
 			t.Errorf("%s: %v", kt, err)
 		}
-		c, err := filters.ServerTLS(cert, key)
+		c, err := filters.ServerTLS(cert, key, nil)
 		if err != nil {
 			t.Fatalf("%s: ServerTLS: %v", kt, err)
 		}
@@ -103,7 +103,7 @@ func TestKeyPairErrors(t *testing.T) {
 		{"EC key for RSA cert", cert, ecKey, []string{"tls.key does not match", "an RSA 2048-bit key", "the key is an ECDSA P-256 key"}},
 	}
 	for _, tc := range cases {
-		_, err := filters.KeyPair(tc.cert, tc.key)
+		_, err := filters.KeyPair(tc.cert, tc.key, nil)
 		if err == nil {
 			t.Errorf("%s: no error", tc.name)
 			continue
@@ -113,14 +113,14 @@ func TestKeyPairErrors(t *testing.T) {
 				t.Errorf("%s: error %q lacks %q", tc.name, err, w)
 			}
 		}
-		if _, err := filters.ServerTLS(tc.cert, tc.key); err == nil {
+		if _, err := filters.ServerTLS(tc.cert, tc.key, nil); err == nil {
 			t.Errorf("%s: ServerTLS accepted it", tc.name)
 		}
 	}
 }
 
 func TestClientTLS(t *testing.T) {
-	c, err := filters.ClientTLS("", "")
+	c, err := filters.ClientTLS("", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,10 +128,10 @@ func TestClientTLS(t *testing.T) {
 		t.Errorf("client config: skip verify %v, MinVersion %x, %d certificates, server name %q", c.InsecureSkipVerify, c.MinVersion, len(c.Certificates), c.ServerName)
 	}
 	cert, key := testPair(t, "client", "PRIVATE KEY")
-	if c, err = filters.ClientTLS(cert, key); err != nil || len(c.Certificates) != 1 {
+	if c, err = filters.ClientTLS(cert, key, nil); err != nil || len(c.Certificates) != 1 {
 		t.Errorf("client certificate: %v", err)
 	}
-	if _, err := filters.ClientTLS(cert, ""); err == nil || !strings.Contains(err.Error(), "tls.key is empty") {
+	if _, err := filters.ClientTLS(cert, "", nil); err == nil || !strings.Contains(err.Error(), "tls.key is empty") {
 		t.Errorf("client certificate without key: %v", err)
 	}
 }
@@ -141,29 +141,30 @@ func TestClientTLS(t *testing.T) {
 func TestKeyPairNamesFiles(t *testing.T) {
 	cert, _ := testPair(t, "named", "PRIVATE KEY")
 	_, otherKey := testPair(t, "other", "PRIVATE KEY")
-	filters.NoteFileRead("certs/named.pem", []byte(cert))
-	filters.NoteFileRead("keys/other.pem", []byte(otherKey))
-	_, err := filters.KeyPair(cert, otherKey)
+	var notes filters.FileNotes
+	notes.Note("certs/named.pem", []byte(cert))
+	notes.Note("keys/other.pem", []byte(otherKey))
+	_, err := filters.KeyPair(cert, otherKey, &notes)
 	want := "tls.key (read from keys/other.pem) does not match the certificate in tls.cert (read from certs/named.pem)"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want %q", err, want)
 	}
 	// Only PEM-looking content is noted (a script reading other files
 	// per request costs nothing).
-	filters.NoteFileRead("plain.txt", []byte("junk\n"))
-	if _, err := filters.KeyPair("junk\n", otherKey); err == nil || strings.Contains(err.Error(), "plain.txt") || !strings.Contains(err.Error(), "tls.cert is not PEM") {
+	notes.Note("plain.txt", []byte("junk\n"))
+	if _, err := filters.KeyPair("junk\n", otherKey, &notes); err == nil || strings.Contains(err.Error(), "plain.txt") || !strings.Contains(err.Error(), "tls.cert is not PEM") {
 		t.Errorf("error %v", err)
 	}
 	junk := "-----BEGIN JUNK-----\nanything\n-----END JUNK-----\n"
-	filters.NoteFileRead("junk.pem", []byte(junk))
-	if _, err := filters.KeyPair(junk, otherKey); err == nil || !strings.Contains(err.Error(), "tls.cert (read from junk.pem)") {
+	notes.Note("junk.pem", []byte(junk))
+	if _, err := filters.KeyPair(junk, otherKey, &notes); err == nil || !strings.Contains(err.Error(), "tls.cert (read from junk.pem)") {
 		t.Errorf("error %v", err)
 	}
 	// Only the most recent files are kept.
 	for i := 0; i < 40; i++ {
-		filters.NoteFileRead(fmt.Sprintf("f%d", i), []byte(fmt.Sprintf("-----BEGIN X-----\ncontent %d\n", i)))
+		notes.Note(fmt.Sprintf("f%d", i), []byte(fmt.Sprintf("-----BEGIN X-----\ncontent %d\n", i)))
 	}
-	if _, err := filters.KeyPair(junk, otherKey); err == nil || strings.Contains(err.Error(), "junk.pem") {
+	if _, err := filters.KeyPair(junk, otherKey, &notes); err == nil || strings.Contains(err.Error(), "junk.pem") {
 		t.Errorf("an old file is still named: %v", err)
 	}
 }

@@ -200,7 +200,7 @@ func (c *config) listen(call goja.FunctionCall) {
 			if s := t.Get("key"); s != nil && !goja.IsUndefined(s) {
 				spec.TLSKey = s.String()
 			}
-			if _, err := filters.KeyPair(spec.TLSCert, spec.TLSKey); err != nil {
+			if _, err := filters.KeyPair(spec.TLSCert, spec.TLSKey, &r.prog.Files); err != nil {
 				r.throw("listen %s: %v", spec.Addr(), err)
 			}
 		}

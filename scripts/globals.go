@@ -94,7 +94,7 @@ func (r *Runtime) installOS() {
 			r.env.Log.Error("os.readFile: cannot open file: " + p + ": " + reasonOf(err))
 			return goja.Null()
 		}
-		filters.NoteFileRead(p, b)
+		r.prog.Files.Note(p, b)
 		return r.dataValue(filters.NewDataBytes(b))
 	})
 	o.Set("writeFile", func(call goja.FunctionCall) goja.Value {

@@ -458,20 +458,18 @@ func (r *Runtime) referenceError(name string) {
 	panic(o)
 }
 
-type inboundHolder struct{ v goja.Value }
-
+// inboundValue returns the __inbound object of a connection, made once per
+// connection and runtime (kept in the connection's state under the runtime).
 func (r *Runtime) inboundValue(in *filters.Inbound) goja.Value {
-	if h, ok := in.Script.(*inboundHolder); ok && h.v != nil {
-		return h.v
-	}
-	o := r.rt.NewObject()
-	o.Set("id", in.ID)
-	o.Set("remoteAddress", in.RemoteAddr)
-	o.Set("remotePort", in.RemotePort)
-	o.Set("localAddress", in.LocalAddr)
-	o.Set("localPort", in.LocalPort)
-	in.Script = &inboundHolder{v: o}
-	return o
+	return in.State(r, func() any {
+		o := r.rt.NewObject()
+		o.Set("id", in.ID)
+		o.Set("remoteAddress", in.RemoteAddr)
+		o.Set("remotePort", in.RemotePort)
+		o.Set("localAddress", in.LocalAddr)
+		o.Set("localPort", in.LocalPort)
+		return o
+	}).(*goja.Object)
 }
 
 var _ = algo.New

@@ -65,12 +65,15 @@ type Worker struct {
 
 // New returns a worker logging to log/out.
 func New(opts Options, log hclog.Logger, out *logging.Output) *Worker {
-	if opts.HalfCloseTimeout == 0 {
-		opts.HalfCloseTimeout = 10 * time.Second
-	}
 	w := &Worker{opts: opts, Loop: filters.NewLoop(), Log: log, Output: out, listeners: map[int]*listener{}}
-	w.Env = &filters.Env{Loop: w.Loop, Log: log, Print: out.Line}
+	w.Env = &filters.Env{Loop: w.Loop, Log: log, Print: out.Line, HalfCloseTimeout: opts.HalfCloseTimeout}
 	w.Env.Restart = func() { go w.Reload() }
+	w.Loop.OnPanic = func(v any, stack []byte) {
+		log.Error(fmt.Sprintf("[worker] recovered a panic: %v", v))
+		for _, line := range strings.Split(strings.TrimRight(string(stack), "\n"), "\n") {
+			log.Error(line)
+		}
+	}
 	return w
 }
 
@@ -322,7 +325,7 @@ func (w *Worker) StopAccepting() {
 	}
 	w.tasks = nil
 	// Children started by exec() would keep their sessions open forever.
-	filters.TerminateChildren()
+	w.Env.Children.Terminate()
 }
 
 // ActiveSessions counts the sessions of the running and stale programs that
@@ -519,7 +522,7 @@ func (w *Worker) openListener(p *filters.Pipeline) (*listener, error) {
 	l := &listener{w: w, spec: spec, addr: spec.Addr()}
 	l.slots.L = &l.pmu
 	if spec.TLS {
-		conf, err := filters.ServerTLS(spec.TLSCert, spec.TLSKey)
+		conf, err := filters.ServerTLS(spec.TLSCert, spec.TLSKey, &p.Module.Program.Files)
 		if err != nil {
 			return nil, fmt.Errorf("listen %s: %w", l.addr, err)
 		}
@@ -621,7 +624,7 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 	}
 	c := filters.NewConn(nc, w.Loop)
 	c.SetLimits(limits)
-	in := &filters.Inbound{ID: filters.NextInboundID(), Conn: c, Limits: limits}
+	in := filters.NewInbound(c, limits)
 	in.RemoteAddr, in.RemotePort = splitAddr(nc.RemoteAddr())
 	in.LocalAddr, in.LocalPort = splitAddr(nc.LocalAddr())
 
@@ -670,7 +673,7 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 		if !s.Done() {
 			// Half-close: keep writing what the session still outputs, for
 			// a while.
-			w.Loop.AfterFunc(w.opts.HalfCloseTimeout, func() {
+			w.Loop.AfterFunc(w.Env.HalfClose(), func() {
 				if !s.Done() {
 					s.Kill()
 					c.Abort()
