@@ -58,6 +58,9 @@ func (b *Buffer) Release() {
 	}
 }
 
+// Refs returns the number of references held (for tests and debugging).
+func (b *Buffer) Refs() int32 { return b.refs.Load() }
+
 // Shared reports whether anyone besides the caller holds a reference.
 func (b *Buffer) Shared() bool { return b.refs.Load() > 1 }
 

@@ -34,7 +34,7 @@ func (k EventKind) String() string {
 }
 
 // MessageStart begins a message. Head is nil, a script value (goja.Value), or
-// a head decoded by a codec (for example *HTTPRequestHead) that is turned into
+// a head decoded by a codec (for example the HTTP codecs' *http.RequestHead) that is turned into
 // a script object only when a script looks at it.
 type MessageStart struct {
 	Head any

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pipy-go/pipy/filters"
+	"github.com/pipy-go/pipy/filters/filtertest"
 )
 
 func TestListText(t *testing.T) {
@@ -173,7 +174,7 @@ func TestRegistryArgumentErrors(t *testing.T) {
 		"pipy().pipeline('p').fork('p').pipeline('q')": "recursive",
 	}
 	for src, want := range cases {
-		err := loadErr(t, src)
+		err := filtertest.LoadErr(t, src)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one mentioning %q", src, err, want)
 		}

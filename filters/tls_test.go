@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pipy-go/pipy/filters"
+	"github.com/pipy-go/pipy/filters/filtertest"
 )
 
 // testPair returns a self-signed certificate and its key, both PEM, with
@@ -173,11 +174,11 @@ func TestKeyPairNamesFiles(t *testing.T) {
 // loads, naming the filter and the option.
 func TestConnectTLSOptionErrors(t *testing.T) {
 	cert, _ := testPair(t, "client", "PRIVATE KEY")
-	err := loadErr(t, "pipy().listen(18443).connect('127.0.0.1:1', {tls: {cert: "+jsString(cert)+", key: 'garbage'}})")
+	err := filtertest.LoadErr(t, "pipy().listen(18443).connect('127.0.0.1:1', {tls: {cert: "+filtertest.JSString(cert)+", key: 'garbage'}})")
 	if err == nil || !strings.Contains(err.Error(), "connect: option tls: tls.key is not PEM") {
 		t.Errorf("load error %v, want `connect: option tls: tls.key is not PEM`", err)
 	}
-	if err := loadErr(t, "pipy().listen(18443).connect('127.0.0.1:1', {tls: {}})"); err != nil {
+	if err := filtertest.LoadErr(t, "pipy().listen(18443).connect('127.0.0.1:1', {tls: {}})"); err != nil {
 		t.Errorf("connect with tls: {}: %v", err)
 	}
 }

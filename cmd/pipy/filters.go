@@ -1,0 +1,4 @@
+package main
+
+// The standard filter set (filters/all registers every filter family).
+import _ "github.com/pipy-go/pipy/filters/all"

@@ -1,0 +1,181 @@
+package http_test
+
+import (
+	"testing"
+
+	"github.com/pipy-go/pipy/filters"
+	"github.com/pipy-go/pipy/filters/filtertest"
+	"github.com/pipy-go/pipy/filters/http"
+)
+
+// A typical browser-ish GET with five headers.
+const benchRequest = "GET /index.html?lang=en HTTP/1.1\r\n" +
+	"Host: www.example.com\r\n" +
+	"User-Agent: Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/126.0\r\n" +
+	"Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\r\n" +
+	"Accept-Encoding: gzip, deflate, br\r\n" +
+	"Connection: keep-alive\r\n\r\n"
+
+// reader mimics a connection's read loop: one pooled buffer, reused when
+// nobody else holds it, each read input as Data plus a flush marker.
+type reader struct {
+	buf *filters.Buffer
+	off int
+}
+
+func (r *reader) read(s *filters.Session, p string) {
+	if r.buf == nil || len(r.buf.B)-r.off < len(p) {
+		if r.buf != nil {
+			r.buf.Release()
+		}
+		r.buf, r.off = filters.GetBuffer(), 0
+	}
+	n := copy(r.buf.B[r.off:], p)
+	s.Input(filters.NewDataBuffer(r.buf, r.off, n))
+	s.Input(filters.NewData())
+	r.off += n
+	if !r.buf.Shared() {
+		r.off = 0
+	}
+}
+
+// releaser is a sink that drops events, releasing Data as a socket writer
+// would after writing it.
+var releaser = filters.SinkFunc(func(evt filters.Event) {
+	if d, ok := evt.(*filters.Data); ok {
+		d.Release()
+	}
+})
+
+func benchSession(b *testing.B, src string, in *filters.Inbound) (*filtertest.World, *filters.Session) {
+	w := filtertest.Load(b, src)
+	w.Env.Loop.Enter()
+	s := w.Pipeline("p").NewSession(w.Prog.NewContext(in), releaser)
+	w.Env.Loop.Leave()
+	return w, s
+}
+
+func BenchmarkDecodeHttpRequest(b *testing.B) {
+	w, s := benchSession(b, "pipy().pipeline('p').decodeHttpRequest()", nil)
+	var r reader
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchRequest)))
+	w.Env.Loop.Enter()
+	defer w.Env.Loop.Leave()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.read(s, benchRequest)
+	}
+}
+
+func BenchmarkDecodeHttpResponseChunked(b *testing.B) {
+	const res = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"7\r\nHello, \r\n6\r\nworld!\r\n0\r\n\r\n"
+	w, s := benchSession(b, "pipy().pipeline('p').decodeHttpResponse()", nil)
+	var r reader
+	b.ReportAllocs()
+	b.SetBytes(int64(len(res)))
+	w.Env.Loop.Enter()
+	defer w.Env.Loop.Leave()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.read(s, res)
+	}
+}
+
+func BenchmarkEncodeHttpResponse(b *testing.B) {
+	w, s := benchSession(b, "pipy().pipeline('p').encodeHttpResponse()", nil)
+	body := []byte("Hello!\n")
+	head := &http.ResponseHead{Protocol: "HTTP/1.1", Status: 200, StatusText: "OK",
+		Headers: []http.HeaderField{{Name: "content-type", Value: "text/plain"}, {Name: "server", Value: "pipy"}}}
+	b.ReportAllocs()
+	w.Env.Loop.Enter()
+	defer w.Env.Loop.Leave()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Input(&filters.MessageStart{Head: head})
+		s.Input(filters.NewDataBytes(body))
+		s.Input(filters.TheMessageEnd)
+	}
+}
+
+func BenchmarkEncodeHttpResponseScriptHead(b *testing.B) {
+	w, s := benchSession(b, `pipy().pipeline('p')
+  .replaceMessage(new Message({status: 200, headers: {'content-type': 'text/plain', server: 'pipy'}}, 'Hello!\n'))
+  .encodeHttpResponse()`, nil)
+	b.ReportAllocs()
+	w.Env.Loop.Enter()
+	defer w.Env.Loop.Leave()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Input(&filters.MessageStart{})
+		s.Input(filters.TheMessageEnd)
+	}
+}
+
+// One request per iteration through the hello-world pipeline of example
+// 002, entering and leaving the loop for each read as a connection does.
+func BenchmarkHelloPipeline(b *testing.B) {
+	w, s := benchSession(b, `pipy().pipeline('p')
+  .decodeHttpRequest()
+  .replaceMessage(new Message('Hello!\n'))
+  .encodeHttpResponse()`, &filters.Inbound{})
+	var r reader
+	var out int
+	s.SetOutput(filters.SinkFunc(func(evt filters.Event) {
+		if d, ok := evt.(*filters.Data); ok {
+			out += d.Size()
+			d.Release()
+		}
+	}))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchRequest)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.Env.Loop.Enter()
+		r.read(s, benchRequest)
+		w.Env.Loop.Leave()
+	}
+	b.StopTimer()
+	if want := b.N * len("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 7\r\n\r\nHello!\n"); out != want {
+		b.Fatalf("output %d bytes, want %d", out, want)
+	}
+}
+
+func BenchmarkDataPushShift(b *testing.B) {
+	c1, c2, c3 := []byte("GET / HTTP/1.1\r\n"), []byte("Host: example.com\r\n"), []byte("\r\nbody bytes")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		d := filters.NewDataBytes(c1)
+		d.PushBytes(c2)
+		d.PushBytes(c3)
+		head := d.Shift(len(c1) + 5) // across a chunk boundary
+		d.ShiftTo(len(c2) - 5 + 2)
+		if head.Size() != len(c1)+5 || d.Size() != len(c3)-2 {
+			b.Fatal("sizes")
+		}
+		head.Release()
+		d.Release()
+	}
+}
+
+func BenchmarkDataPushShiftPooled(b *testing.B) {
+	buf := filters.GetBuffer()
+	copy(buf.B, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\nbody bytes")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		d := filters.NewDataBuffer(buf, 0, 16)
+		tmp := filters.NewDataBuffer(buf, 16, 19)
+		d.Push(tmp)
+		tmp.Release()
+		c := d.Clone()
+		head := d.Shift(21)
+		d.ShiftTo(100)
+		head.Release()
+		c.Release()
+	}
+	b.StopTimer()
+	if buf.Shared() {
+		b.Fatal("references leaked")
+	}
+}

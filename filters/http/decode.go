@@ -1,0 +1,610 @@
+package http
+
+import (
+	"github.com/pipy-go/pipy/filters"
+
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+func init() {
+	filters.Register(&filters.Spec{
+		Name: "decodeHttpRequest", Description: "Deframes an HTTP request message",
+		Make: func(a *filters.Args) (filters.Template, error) { return &httpDecoderTemplate{}, nil },
+	})
+	filters.Register(&filters.Spec{
+		Name: "decodeHttpResponse", Description: "Deframes an HTTP response message",
+		Make: func(a *filters.Args) (filters.Template, error) { return &httpDecoderTemplate{response: true}, nil },
+	})
+	filters.Register(&filters.Spec{
+		Name: "decodeHttpBodilessResponse", Description: "Deframes an HTTP response message without a body (response to a HEAD request)",
+		Make: func(a *filters.Args) (filters.Template, error) {
+			return &httpDecoderTemplate{response: true, bodiless: true}, nil
+		},
+	})
+}
+
+type httpDecoderTemplate struct {
+	response bool
+	bodiless bool
+}
+
+func (t *httpDecoderTemplate) New(s *filters.Session, out filters.Sink) filters.Sink {
+	f := &httpDecoder{t: t, s: s, out: out, maxHead: MaxHeadSize}
+	if t.response {
+		return f
+	}
+	f.maxHead, f.maxFields = filters.DefaultMaxHeadSize, filters.DefaultMaxHeaders
+	if ds := s.Downstream(); ds != nil {
+		if l := ds.Limits(); l.MaxHeadSize > 0 {
+			f.maxHead = l.MaxHeadSize
+		}
+		if l := ds.Limits(); l.MaxHeaders > 0 {
+			f.maxFields = l.MaxHeaders
+		}
+		f.conn = connStateOf(ds)
+		// The first request decoder on the connection's stream times its
+		// heads (readTimeout).
+		f.timer = ds.ClaimHeadTimer(f)
+	}
+	return f
+}
+
+type decodeState uint8
+
+const (
+	stHead decodeState = iota
+	stBody
+	stChunkSize
+	stChunkData
+	stChunkCRLF
+	stTrailer
+	stUntilEnd
+	stDead
+)
+
+// httpDecoder turns a byte stream into HTTP messages (RFC 9112 framing).
+// Malformed input is a protocol error: a warning is logged, a listening
+// connection gets 400 (431 for an oversized head or too many fields, 414
+// for an oversized request line, 501 for an unsupported transfer coding,
+// 505 for an HTTP version other than 1.x) and is closed, and the session
+// ends. Requests are parsed strictly (CRLF only, chunk extensions checked),
+// responses leniently.
+type httpDecoder struct {
+	t         *httpDecoderTemplate
+	s         *filters.Session
+	out       filters.Sink
+	state     decodeState
+	head      headParser
+	line      []byte
+	remaining int64 // body bytes to come; trailer bytes seen in stTrailer
+	keepAlive bool
+
+	maxHead   int               // bytes of a head (and of trailers)
+	maxFields int               // header fields of a request head; 0: any
+	timer     filters.HeadTimer // the connection's head timer, when this decoder owns it
+	conn      *connState        // keep-alive bookkeeping of the connection; nil without one
+	rl        lineCheck         // validation of a request line still arriving
+}
+
+// lineCheck validates the request line of an incomplete head as it
+// arrives, so that garbage (a TLS ClientHello, another protocol) is refused
+// at once instead of waiting for a head that never ends.
+type lineCheck struct {
+	pos   int   // next byte of head.buf to check
+	phase uint8 // 0 method, 1 target, 2 version, 3 line complete
+	vpos  int   // bytes of the version seen
+}
+
+// feed checks the bytes of buf from pos on and reports whether they can
+// still start a valid request line.
+func (c *lineCheck) feed(buf []byte) bool {
+	for ; c.pos < len(buf) && c.phase < 3; c.pos++ {
+		b := buf[c.pos]
+		switch c.phase {
+		case 0:
+			if b == ' ' && c.pos > 0 {
+				c.phase = 1
+			} else if !tchar[b] {
+				return false
+			}
+		case 1:
+			if b == ' ' && buf[c.pos-1] != ' ' {
+				c.phase = 2
+			} else if b <= ' ' || b == 0x7f {
+				return false
+			}
+		case 2:
+			const v = "HTTP/#.#\r\n"
+			switch want := v[c.vpos]; {
+			case want == '#':
+				if b < '0' || b > '9' {
+					return false
+				}
+			case b != want:
+				return false
+			}
+			if c.vpos++; c.vpos == len(v) {
+				c.phase = 3
+			}
+		}
+	}
+	return true
+}
+
+func (f *httpDecoder) name() string {
+	switch {
+	case !f.t.response:
+		return "decodeHttpRequest"
+	case f.t.bodiless:
+		return "decodeHttpBodilessResponse"
+	}
+	return "decodeHttpResponse"
+}
+
+func (f *httpDecoder) Input(evt filters.Event) {
+	switch e := evt.(type) {
+	case *filters.Data:
+		if f.state == stDead {
+			e.Release()
+			return
+		}
+		if e.Size() == 0 {
+			return
+		}
+		f.decode(e)
+	case *filters.SessionEnd:
+		if f.state == stDead {
+			return
+		}
+		state := f.state
+		f.state = stDead
+		f.releaseTimer()
+		if f.t.response {
+			if state == stUntilEnd {
+				f.out.Input(filters.TheMessageEnd)
+			} else if e.Err != filters.NoError && state == stHead && len(f.head.buf) == 0 {
+				f.syntheticResponse(e.Err)
+				return
+			}
+		}
+		f.out.Input(e)
+	}
+}
+
+func (f *httpDecoder) decode(d *filters.Data) {
+	for d.Size() > 0 && f.state != stDead {
+		switch f.state {
+		case stHead:
+			n, done := f.head.feed(d)
+			d.ShiftTo(n)
+			if !done {
+				f.partialHead()
+				return
+			}
+			if len(f.head.buf) > f.maxHead {
+				f.tooLarge()
+				return
+			}
+			if f.timer != nil {
+				f.timer.Stop()
+			}
+			f.rl = lineCheck{}
+			f.parseHead()
+		case stBody:
+			if f.passBody(d) {
+				f.endMessage()
+			}
+		case stUntilEnd:
+			f.out.Input(d.Shift(d.Size()))
+		case stChunkSize:
+			if !readLine(d, &f.line) {
+				if len(f.line) > 4096 {
+					f.fail(400, "chunk size line too long")
+				}
+				return
+			}
+			size, ok := parseChunkSize(f.line, !f.t.response)
+			f.line = f.line[:0]
+			if !ok {
+				f.fail(400, "invalid chunk size")
+				return
+			}
+			if size == 0 {
+				f.state, f.remaining = stTrailer, 0
+			} else {
+				f.remaining = size
+				f.state = stChunkData
+			}
+		case stChunkData:
+			if f.passBody(d) {
+				f.state = stChunkCRLF
+			}
+		case stChunkCRLF:
+			if !readLine(d, &f.line) {
+				if len(f.line) > 2 {
+					f.fail(400, "invalid chunk")
+				}
+				return
+			}
+			ok := len(f.line) == 1 && f.line[0] == '\r' || len(f.line) == 0 && f.t.response
+			f.line = f.line[:0]
+			if !ok {
+				f.fail(400, "invalid chunk")
+				return
+			}
+			f.state = stChunkSize
+		case stTrailer:
+			before := len(f.line)
+			complete := readLine(d, &f.line)
+			f.remaining += int64(len(f.line) - before + 1)
+			if f.remaining > int64(f.maxHead) {
+				f.fail(431, "trailer too large")
+				return
+			}
+			if !complete {
+				return
+			}
+			line := f.line
+			f.line = f.line[:0]
+			if !f.t.response {
+				// Trailer fields are dropped, but they must be well-formed
+				// lines ending with CRLF.
+				if n := len(line); n == 0 || line[n-1] != '\r' {
+					f.fail(400, "bare LF in chunked body")
+					return
+				}
+				line = line[:len(line)-1]
+				if len(line) > 0 && !validFieldLine(line) {
+					f.fail(400, "invalid trailer field")
+					return
+				}
+			} else if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			if len(line) == 0 {
+				f.endMessage()
+			}
+		}
+	}
+	if f.state == stDead {
+		d.Release()
+	}
+}
+
+// passBody outputs up to f.remaining bytes of d as body and reports whether
+// the expected bytes are all through.
+func (f *httpDecoder) passBody(d *filters.Data) bool {
+	take := min(int64(d.Size()), f.remaining)
+	f.remaining -= take
+	f.out.Input(d.Shift(int(take)))
+	return f.remaining == 0
+}
+
+// readLine moves bytes of d up to and including the next LF into acc
+// (without the LF) and reports whether a whole line was read.
+func readLine(d *filters.Data, acc *[]byte) bool {
+	n := 0
+	for ci := range d.NumChunks() {
+		cb := d.Chunk(ci)
+		for i, b := range cb {
+			if b == '\n' {
+				*acc = append(*acc, cb[:i]...)
+				d.ShiftTo(n + i + 1)
+				return true
+			}
+		}
+		*acc = append(*acc, cb...)
+		n += len(cb)
+	}
+	d.ShiftTo(n)
+	return false
+}
+
+// parseChunkSize reads a chunk-size line (without its LF). strict (for
+// requests) requires the CR and well-formed extensions.
+func parseChunkSize(line []byte, strict bool) (int64, bool) {
+	s := string(line)
+	if strict {
+		if len(s) == 0 || s[len(s)-1] != '\r' {
+			return 0, false
+		}
+		s = s[:len(s)-1]
+	} else {
+		s = strings.TrimRight(s, "\r")
+	}
+	if i := strings.IndexByte(s, ';'); i >= 0 {
+		if strict && !validChunkExt(s[i:]) {
+			return 0, false
+		}
+		s = s[:i]
+	}
+	s = strings.TrimRight(s, " \t")
+	if s == "" || len(s) > 15 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 16, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+func (f *httpDecoder) parseHead() {
+	raw, bareLF := headString(f.head.buf)
+	f.head.reset()
+	lines := headLines{s: raw}
+	first, _ := lines.next()
+	var fr framing
+	var start *filters.MessageStart
+	if f.t.response {
+		h := &ResponseHead{}
+		h.Headers = h.inline[:0]
+		proto, rest, _ := strings.Cut(first, " ")
+		code, text, _ := strings.Cut(rest, " ")
+		status, err := strconv.Atoi(code)
+		if !validProtocol(proto) || err != nil || len(code) != 3 || !allDigits(code) || hasCTL(text) {
+			f.fail(502, "invalid status line")
+			return
+		}
+		h.Protocol, h.Status, h.StatusText = proto, status, text
+		h.Headers = parseHeaders(&lines, h.Headers, &fr, false, 0)
+		start = &filters.MessageStart{Head: h}
+		if fr.bad != "" {
+			f.fail(502, fr.bad)
+			return
+		}
+		if _, reason := fr.checkTE(false); reason != "" {
+			f.fail(502, reason)
+			return
+		}
+		f.out.Input(start)
+		switch {
+		case f.t.bodiless || status < 200 || status == 204 || status == 304:
+			f.endMessage()
+		case fr.chunked:
+			f.state = stChunkSize
+		case fr.contentLength > 0:
+			f.remaining, f.state = fr.contentLength, stBody
+		case fr.contentLength == 0:
+			f.endMessage()
+		default:
+			f.state = stUntilEnd
+		}
+		return
+	}
+	// One allocation holds both the event and the head.
+	rs := &requestStart{}
+	h := &rs.head
+	h.Headers = h.inline[:0]
+	method, rest, ok1 := strings.Cut(first, " ")
+	target, proto, ok2 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || !isToken(method) || target == "" || strings.IndexByte(target, ' ') >= 0 || hasCTL(target) || !validProtocol(proto) {
+		f.fail(400, "invalid request line")
+		return
+	}
+	if proto[5] != '1' {
+		f.fail(505, "unsupported HTTP version "+proto)
+		return
+	}
+	if !validTarget(method, target) {
+		f.fail(400, "invalid request target")
+		return
+	}
+	h.Method, h.Path, h.Protocol = method, target, proto
+	h.Headers = parseHeaders(&lines, h.Headers, &fr, true, f.maxFields)
+	if fr.bad == "" && bareLF {
+		fr.setBad(400, "bare LF in head")
+	}
+	if fr.bad != "" {
+		f.fail(fr.status, fr.bad)
+		return
+	}
+	if status, reason := fr.checkTE(proto[7] == '0'); reason != "" {
+		f.fail(status, reason)
+		return
+	}
+	switch {
+	case fr.hasConnection:
+		f.keepAlive = !hasToken(fr.connection, "close")
+	case fr.hasKeepAlive:
+		f.keepAlive = true
+	default:
+		f.keepAlive = !strings.EqualFold(proto, "HTTP/1.0")
+	}
+	rs.MessageStart.Head = h
+	f.out.Input(&rs.MessageStart)
+	switch {
+	case fr.chunked:
+		f.state = stChunkSize
+	case fr.contentLength > 0:
+		f.remaining, f.state = fr.contentLength, stBody
+	default:
+		f.endMessage()
+	}
+}
+
+// hasToken reports whether the comma-separated list v holds tok (any case).
+func hasToken(v, tok string) bool {
+	for v != "" {
+		var t string
+		t, v, _ = strings.Cut(v, ",")
+		if strings.EqualFold(trimOWS(t), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *httpDecoder) endMessage() {
+	f.state = stHead
+	if !f.t.response {
+		f.s.Env().Loop.Counters.Requests.Add(1)
+		if c := f.conn; c != nil {
+			c.requests++
+			c.lastKeepAlive = f.keepAlive
+		}
+	}
+	f.out.Input(filters.TheMessageEnd)
+}
+
+// partialHead checks a head that is still arriving: its request line so
+// far, its size, and starts the head timer.
+func (f *httpDecoder) partialHead() {
+	if !f.t.response && !f.rl.feed(f.head.buf) {
+		f.fail(400, "invalid request line")
+		return
+	}
+	if len(f.head.buf) > f.maxHead {
+		f.tooLarge()
+		return
+	}
+	if f.timer != nil {
+		f.timer.Start()
+	}
+}
+
+// tooLarge refuses a head over maxHead: 414 when the request line alone is
+// too long, else 431.
+func (f *httpDecoder) tooLarge() {
+	if i := bytes.IndexByte(f.head.buf, '\n'); !f.t.response && (i < 0 || i >= f.maxHead) {
+		f.fail(414, "request line too long")
+	} else {
+		f.fail(431, "head too large")
+	}
+}
+
+// HeadTimeout implements HeadTimeoutHandler: the connection's head
+// deadline passed.
+func (f *httpDecoder) HeadTimeout() bool {
+	if f.state == stDead || f.s.Done() || f.s.Aborted() {
+		f.releaseTimer() // our session is over: not ours to judge
+		return false
+	}
+	if f.conn.pending() {
+		// A response is pending: the client is not to blame.
+		f.timer.Restart()
+		return false
+	}
+	if f.state == stHead && len(f.head.buf) > 0 {
+		if in := f.s.Context.Inbound; in != nil && f.s.Env().Log.IsDebug() {
+			f.s.Env().Log.Debug(fmt.Sprintf("[%s] request head timeout from %s:%d", f.name(), in.RemoteAddr, in.RemotePort))
+		}
+		f.s.Output(errorAnswer(408))
+	}
+	return true
+}
+
+// releaseTimer gives the connection's head timer up.
+func (f *httpDecoder) releaseTimer() {
+	if f.timer != nil {
+		f.timer.Release()
+		f.timer = nil
+	}
+}
+
+// errorAnswer is the response a request decoder gives by itself when it
+// refuses a request.
+func errorAnswer(status int) *filters.Data {
+	return filters.NewDataString(fmt.Sprintf("HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status, StatusText(status)))
+}
+
+// fail handles a protocol error.
+func (f *httpDecoder) fail(status int, reason string) {
+	inHead := f.state == stHead
+	f.state = stDead
+	f.head.reset()
+	f.releaseTimer()
+	f.s.Env().Log.Warn(fmt.Sprintf("[%s] protocol error: %s", f.name(), reason))
+	if f.t.response {
+		if inHead {
+			f.syntheticResponse(filters.ReadError)
+		} else {
+			f.out.Input(&filters.SessionEnd{Err: filters.ReadError, Message: reason})
+		}
+		return
+	}
+	if f.conn != nil && !f.conn.pending() {
+		// The answer takes the pipeline's own way out, after every
+		// response already given.
+		f.s.Output(errorAnswer(status))
+		f.s.Downstream().CloseLingering()
+	}
+	f.out.Input(&filters.SessionEnd{Err: filters.ReadError, Message: reason})
+}
+
+// syntheticResponse turns an upstream failure into a response the client
+// can understand, then ends the session without error.
+func (f *httpDecoder) syntheticResponse(err filters.ErrorCode) {
+	status, text := 500, "Internal Server Error"
+	switch err {
+	case filters.CannotResolve:
+		status, text = 503, "Cannot Resolve"
+	case filters.ConnectionRefused:
+		status, text = 503, "Connection Refused"
+	case filters.Unauthorized:
+		status, text = 401, "Unauthorized"
+	case filters.ReadError:
+		status, text = 502, "Read Error"
+	}
+	h := &ResponseHead{Status: status, StatusText: text}
+	h.Headers = h.inline[:0]
+	f.state = stDead
+	f.out.Input(&filters.MessageStart{Head: h})
+	f.out.Input(filters.TheMessageEnd)
+	f.out.Input(filters.TheSessionEnd)
+}
+
+type requestStart struct {
+	filters.MessageStart
+	head RequestHead
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// validFieldLine checks a field line: token ":" value without controls.
+func validFieldLine(line []byte) bool {
+	colon := -1
+	for i, c := range line {
+		if c == ':' {
+			colon = i
+			break
+		}
+		if !tchar[c] {
+			return false
+		}
+	}
+	if colon <= 0 {
+		return false
+	}
+	for _, c := range line[colon+1:] {
+		if (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// hasCTL reports whether s holds a control character other than HTAB.
+func hasCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,4 @@
+package scripts_test
+
+// The tests load scripts that use the standard filter set.
+import _ "github.com/pipy-go/pipy/filters/all"
