@@ -1,9 +1,3 @@
-// Package k8s holds the Kubernetes samples of pipy-go (standalone.yaml,
-// ingress.yaml, sidecar.yaml). It has no Go code: its test decodes every
-// manifest strictly into the Kubernetes API types, checks what the samples
-// promise (probes on the admin port, --spawn=auto, grace period above the
-// drain timeout, limits, non-root) and verifies the scripts they carry with
-// bin/pipy --verify.
 package k8s
 
 import (
