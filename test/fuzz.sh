@@ -33,11 +33,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Every fuzz target: package directory and target name. Keep in sync with
 # `grep -rn '^func Fuzz' --include=*_test.go .` (checked below).
 TARGETS=(
-	"./filters FuzzDecodeHttpRequest"
-	"./filters FuzzDecodeHttpResponse"
-	"./filters FuzzSocks4"
-	"./filters FuzzDecodeDubbo"
-	"./filters FuzzDecompress"
+	"./filters/http FuzzDecodeHttpRequest"
+	"./filters/http FuzzDecodeHttpResponse"
+	"./filters/socks4 FuzzSocks4"
+	"./filters/dubbo FuzzDecodeDubbo"
+	"./filters/compress FuzzDecompress"
 	"./scripts FuzzJSONDecode"
 	"./scripts FuzzStaticGraph"
 	"./scripts/hessian FuzzDecode"
