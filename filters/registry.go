@@ -2,6 +2,8 @@ package filters
 
 import (
 	"fmt"
+	"path"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -19,9 +21,66 @@ type Spec struct {
 	Params      []Param // parameter help lines
 	// Make builds the filter's template from the arguments of its call.
 	Make func(a *Args) (Template, error)
-	// Targets returns the pipelines the declaration links to, for the graph
-	// check (nil for filters that start no sub-sessions).
-	Targets func(a *Args) (module string, pipelines []string)
+	// Sub says which arguments name the pipelines the filter runs
+	// sub-sessions of. The script runtime checks them when a program loads,
+	// and the console draws them, from this one declaration.
+	Sub SubPipelines
+	// Fork is set when the sub-sessions get copies of the stream while it
+	// goes on (fork): the graph draws them as forks, not links.
+	Fork bool
+	// Source is the file that registered the filter, relative to the module
+	// root (filters/http/decode.go); Register fills it in.
+	Source string
+}
+
+// SubPipelines tells which arguments of a filter call name the pipelines
+// its sub-sessions run.
+type SubPipelines uint8
+
+// The ways filters name their sub-pipelines.
+const (
+	// NoSubPipelines: the filter starts no sub-sessions.
+	NoSubPipelines SubPipelines = iota
+	// FirstArg: argument 0 names a pipeline of the same module (demux,
+	// mux, fork, proxySOCKS4).
+	FirstArg
+	// EveryOtherArg: arguments 0, 2, 4... name pipelines of the same
+	// module (link(target, when, target2, when2...)).
+	EveryOtherArg
+	// ModuleAndPipeline: argument 0 names a module, argument 1 one of its
+	// pipelines (use).
+	ModuleAndPipeline
+)
+
+// Targets returns the module ("" for the caller's own) and the pipelines a
+// call names, given the number of its arguments and a function returning
+// argument i when it is a string.
+func (k SubPipelines) Targets(n int, str func(i int) (string, bool)) (module string, pipelines []string) {
+	switch k {
+	case FirstArg:
+		if s, ok := str(0); ok {
+			pipelines = []string{s}
+		}
+	case EveryOtherArg:
+		for i := 0; i < n; i += 2 {
+			if s, ok := str(i); ok {
+				pipelines = append(pipelines, s)
+			}
+		}
+	case ModuleAndPipeline:
+		module, _ = str(0)
+		p, _ := str(1)
+		pipelines = []string{p}
+	}
+	return module, pipelines
+}
+
+// Targets returns what the call's arguments name per the filter's Sub.
+func (a *Args) Targets(k SubPipelines) (module string, pipelines []string) {
+	return k.Targets(a.Len(), func(i int) (string, bool) {
+		s, ok := a.Get(i).Export().(string)
+		return s, ok
+	})
 }
 
 // Param documents one parameter.
@@ -41,12 +100,27 @@ onSessionStart onData onMessageStart onMessageEnd onSessionEnd onMessageBody
 onMessage print proxySOCKS4 replaceSessionStart replaceData replaceMessageStart
 replaceMessageEnd replaceSessionEnd replaceMessageBody replaceMessage tap use wait`)
 
-// Register adds a filter to the registry. It panics on a duplicate name.
+// Register adds a filter to the registry, noting the file of the caller
+// as its Source. It panics on a duplicate name. Filter families call it in
+// their init.
 func Register(s *Spec) {
 	if _, dup := registry[s.Name]; dup {
 		panic("filters: duplicate filter " + s.Name)
 	}
+	if _, file, _, ok := runtime.Caller(1); ok && s.Source == "" {
+		s.Source = sourcePath(file)
+	}
 	registry[s.Name] = s
+}
+
+// sourcePath turns a compiled-in file name into a path from the module
+// root: "github.com/pipy-go/pipy/filters/http/decode.go" (-trimpath) or
+// "/src/pipy/filters/http/decode.go" both give "filters/http/decode.go".
+func sourcePath(file string) string {
+	if i := strings.LastIndex(file, "/filters/"); i >= 0 {
+		return file[i+1:]
+	}
+	return path.Base(file)
 }
 
 // Lookup returns the spec of a filter by script name.
@@ -236,13 +310,4 @@ func (a *Args) RequireFunc(i int) (goja.Callable, error) {
 		return nil, a.Errorf("argument #%d expects a function", i+1)
 	}
 	return fn, nil
-}
-
-// FirstArgTarget is a Spec.Targets for filters whose first argument names
-// a pipeline of the same module (link, demux, mux, proxySOCKS4).
-func FirstArgTarget(a *Args) (module string, pipelines []string) {
-	if s, ok := a.Get(0).Export().(string); ok {
-		return "", []string{s}
-	}
-	return "", nil
 }

@@ -127,9 +127,7 @@ func (r *Runtime) newConfigObject(c *config) *goja.Object {
 				r.throw("%s", err.Error())
 			}
 			decl := &filters.FilterDecl{Name: spec.Name, Template: tpl, Location: r.location()}
-			if spec.Targets != nil {
-				decl.Module, decl.Targets = spec.Targets(args)
-			}
+			decl.Module, decl.Targets = args.Targets(spec.Sub)
 			c.cur.Filters = append(c.cur.Filters, decl)
 			return o
 		})
@@ -251,59 +249,31 @@ func (c *config) listenLimits(opts *goja.Object, lim *filters.Limits) {
 		r.throwType("listen: option %s expects %s, got %s", name, what, v.String())
 		return 0
 	}
-	size := func(name string, lo, hi int64) (int, bool) {
-		v := get(name)
-		if v == nil {
-			return 0, false
+	for i := range filters.ListenOptions {
+		o := &filters.ListenOptions[i]
+		v := get(o.Name)
+		if v == nil || o.Set == nil {
+			continue
 		}
-		f := number(name, "a size (number of bytes or a string such as '16k')", v, func(s string) (float64, error) {
-			n, err := filters.ParseSize(s)
-			return float64(n), err
-		})
-		if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
-			r.throw("listen: option %s out of range: %s (%d to %d bytes)", name, v.String(), lo, hi)
+		var f float64
+		switch o.Kind {
+		case filters.OptionSize:
+			f = number(o.Name, "a size (number of bytes or a string such as '16k')", v, func(s string) (float64, error) {
+				n, err := filters.ParseSize(s)
+				return float64(n), err
+			})
+		case filters.OptionCount:
+			f = number(o.Name, "an integer", v, nil)
+		case filters.OptionDuration:
+			f = number(o.Name, "a duration (seconds or a string such as '10s')", v, func(s string) (float64, error) {
+				d, err := filters.ParseDuration(s)
+				return d.Seconds(), err
+			}) * float64(time.Second)
 		}
-		return int(f), true
-	}
-	count := func(name string, lo, hi int64) (int, bool) {
-		v := get(name)
-		if v == nil {
-			return 0, false
+		if o.Kind != filters.OptionDuration && f != math.Trunc(f) || f < float64(o.Min) || f > float64(o.Max) {
+			r.throw("listen: option %s out of range: %s (%s)", o.Name, v.String(), o.Range())
 		}
-		f := number(name, "an integer", v, nil)
-		if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
-			r.throw("listen: option %s out of range: %s (%d to %d)", name, v.String(), lo, hi)
-		}
-		return int(f), true
-	}
-	duration := func(name string) (time.Duration, bool) {
-		v := get(name)
-		if v == nil {
-			return 0, false
-		}
-		f := number(name, "a duration (seconds or a string such as '10s')", v, func(s string) (float64, error) {
-			d, err := filters.ParseDuration(s)
-			return d.Seconds(), err
-		})
-		if f < 0 || f > filters.MaxTimeoutLimit.Seconds() {
-			r.throw("listen: option %s out of range: %s (0 to %v; 0 disables)", name, v.String(), filters.MaxTimeoutLimit)
-		}
-		return time.Duration(f * float64(time.Second)), true
-	}
-	if n, ok := size("maxHeadSize", filters.MinHeadSizeLimit, filters.MaxHeadSizeLimit); ok {
-		lim.MaxHeadSize = n
-	}
-	if n, ok := count("maxHeaders", 1, filters.MaxHeadersLimit); ok {
-		lim.MaxHeaders = n
-	}
-	if d, ok := duration("readTimeout"); ok {
-		lim.ReadTimeout = d
-	}
-	if d, ok := duration("idleTimeout"); ok {
-		lim.IdleTimeout = d
-	}
-	if n, ok := count("maxConnections", 0, math.MaxInt32); ok {
-		lim.MaxConnections = n
+		o.Set(lim, int64(f))
 	}
 }
 

@@ -38,7 +38,11 @@ func listenOptionDocs() apidoc.Group {
 			"HTTP requests that break RFC 9112 framing (Content-Length with Transfer-Encoding, differing Content-Length, a final coding other than chunked, bad chunk sizes or extensions, obs-fold, bare LF, control characters, a bad request target or Host, several Host fields) are refused with 400 (431, 414, 501, 505 where fitting) and the connection is closed; nothing is forwarded.",
 	}
 	for _, o := range filters.ListenOptions {
-		g.Entries = append(g.Entries, apidoc.Entry{Signature: "options." + o.Name + ": " + o.Type, Doc: o.Doc + " Default: " + o.Default + "."})
+		doc := o.Doc
+		if r := o.Range(); r != "" {
+			doc += " Range: " + r + "."
+		}
+		g.Entries = append(g.Entries, apidoc.Entry{Signature: "options." + o.Name + ": " + o.Type, Doc: doc + " Default: " + o.Default + "."})
 	}
 	return g
 }

@@ -122,19 +122,28 @@ func LiveGraph(p *filters.Program) map[string]*Graph {
 }
 
 func liveFilter(f *filters.FilterDecl) gFilter {
-	switch {
-	case f.Module != "" || f.Name == "use":
-		target := ""
-		if len(f.Targets) > 0 {
-			target = f.Targets[0]
-		}
-		return gFilter{name: "use " + f.Module + " [" + target + "]"}
-	case len(f.Targets) == 0:
-		return gFilter{name: f.Name}
-	case f.Name == "fork":
-		return gFilter{name: f.Name, fork: true, targets: f.Targets}
+	var spec filters.Spec
+	if s := filters.Lookup(f.Name); s != nil {
+		spec = *s
 	}
-	return gFilter{name: f.Name, targets: f.Targets}
+	return graphFilter(f.Name, spec, f.Module, f.Targets)
+}
+
+// graphFilter is the graph's view of a filter call naming module and
+// pipelines as spec.Sub says: a use() box shows its module and pipeline
+// in its name and links nowhere in this module's graph.
+func graphFilter(name string, spec filters.Spec, module string, targets []string) gFilter {
+	switch {
+	case spec.Sub == filters.ModuleAndPipeline:
+		target := ""
+		if len(targets) > 0 {
+			target = targets[0]
+		}
+		return gFilter{name: name + " " + module + " [" + target + "]"}
+	case len(targets) == 0:
+		return gFilter{name: name}
+	}
+	return gFilter{name: name, fork: spec.Fork, targets: targets}
 }
 
 // gPipeline and gFilter are what the graph is built from, whatever the
@@ -451,25 +460,17 @@ func (a *analyzer) method(name string, args []value) {
 	if a.cur == nil {
 		return
 	}
-	f := gFilter{name: name}
-	switch name {
-	case "link":
-		for i := 0; i < len(args); i += 2 {
-			if v, ok := arg(i, vString); ok {
-				f.targets = append(f.targets, v.s)
-			}
-		}
-	case "fork", "mux", "demux", "proxySOCKS4":
-		if v, ok := arg(0, vString); ok {
-			f.targets = []string{v.s}
-		}
-		f.fork = name == "fork"
-	case "use":
-		m, _ := arg(0, vString)
-		p, _ := arg(1, vString)
-		f.name = "use " + m.s + " [" + p.s + "]"
+	// What the call's arguments name comes from the registry, as for a
+	// loaded program (unknown filters name nothing).
+	var spec filters.Spec
+	if s := filters.Lookup(name); s != nil {
+		spec = *s
 	}
-	a.cur.filters = append(a.cur.filters, f)
+	module, targets := spec.Sub.Targets(len(args), func(i int) (string, bool) {
+		v, ok := arg(i, vString)
+		return v.s, ok
+	})
+	a.cur.filters = append(a.cur.filters, graphFilter(name, spec, module, targets))
 }
 
 // formatPort prints a port number as an integer, truncating like a C cast.

@@ -17,7 +17,7 @@ func init() {
 			}
 			return &demuxTemplate{target: name, module: a.Module}, nil
 		},
-		Targets: filters.FirstArgTarget,
+		Sub: filters.FirstArg,
 	})
 }
 

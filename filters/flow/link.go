@@ -15,8 +15,8 @@ func init() {
 			{Name: "target", Type: "string", Help: "Name of the pipeline to send events to"},
 			{Name: "when", Type: "function", Help: "Callback function that returns true if a target should be chosen"},
 		},
-		Make:    makeLink,
-		Targets: linkTargets,
+		Make: makeLink,
+		Sub:  filters.EveryOtherArg,
 	})
 	filters.Register(&filters.Spec{
 		Name: "fork", Args: "target[, sessionData]", Description: "Sends copies of events to other pipeline sessions",
@@ -40,7 +40,8 @@ func init() {
 			}
 			return t, nil
 		},
-		Targets: filters.FirstArgTarget,
+		Sub:  filters.FirstArg,
+		Fork: true,
 	})
 }
 
@@ -84,16 +85,6 @@ func makeLink(a *filters.Args) (filters.Template, error) {
 		t.routes = append(t.routes, r)
 	}
 	return t, nil
-}
-
-func linkTargets(a *filters.Args) (string, []string) {
-	var out []string
-	for _, v := range a.Values {
-		if s, ok := v.Export().(string); ok {
-			out = append(out, s)
-		}
-	}
-	return "", out
 }
 
 func (t *linkTemplate) New(s *filters.Session, out filters.Sink) filters.Sink {

@@ -26,7 +26,7 @@ func init() {
 			}
 			return &muxTemplate{target: name, module: a.Module, selector: sel, pool: map[string]*muxShared{}}, nil
 		},
-		Targets: filters.FirstArgTarget,
+		Sub: filters.FirstArg,
 	})
 }
 

@@ -17,11 +17,7 @@ func init() {
 			{Name: "argv", Type: "array|function", Help: "Arguments that are visible from the new session with __argv"},
 		},
 		Make: makeUse,
-		Targets: func(a *filters.Args) (string, []string) {
-			m, _ := a.Get(0).Export().(string)
-			p, _ := a.Get(1).Export().(string)
-			return m, []string{p}
-		},
+		Sub:  filters.ModuleAndPipeline,
 	})
 }
 

@@ -33,7 +33,7 @@ func init() {
 			}
 			return &socks4Template{target: target, onConnect: fn, module: a.Module}, nil
 		},
-		Targets: filters.FirstArgTarget,
+		Sub:     filters.FirstArg,
 	})
 }
 
