@@ -22,12 +22,12 @@ func filtersMarkdown() string {
 	b.WriteString(header + "# Filter reference\n\n")
 	b.WriteString("Every filter is a method of the Configuration returned by `pipy()`; it appends the filter to the pipeline opened last. ")
 	b.WriteString("The same text is printed by `pipy --help-filters`.\n\n")
-	b.WriteString("| filter | arguments | description |\n|---|---|---|\n")
+	b.WriteString("| filter | arguments | description | source |\n|---|---|---|---|\n")
 	for _, s := range filters.All() {
-		fmt.Fprintf(&b, "| [%s](#%s) | `(%s)` | %s |\n", s.Name, strings.ToLower(s.Name), s.Args, s.Description)
+		fmt.Fprintf(&b, "| [%s](#%s) | `(%s)` | %s | [%s](../%s) |\n", s.Name, strings.ToLower(s.Name), s.Args, s.Description, s.Source, s.Source)
 	}
 	for _, s := range filters.All() {
-		fmt.Fprintf(&b, "\n## %s\n\n`%s(%s)`\n\n%s\n", s.Name, s.Name, s.Args, s.Description)
+		fmt.Fprintf(&b, "\n## %s\n\n`%s(%s)`\n\n%s\n\nSource: [%s](../%s)\n", s.Name, s.Name, s.Args, s.Description, s.Source, s.Source)
 		if len(s.Params) > 0 {
 			b.WriteString("\n| parameter | type | meaning |\n|---|---|---|\n")
 			for _, p := range s.Params {

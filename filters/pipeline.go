@@ -12,6 +12,16 @@ import (
 )
 
 // Sink receives events. Filters, session outputs and connections are sinks.
+//
+// Data ownership: a *Data passed to Input belongs to the receiver from then
+// on. The receiver passes it on (to the next Sink, a connection's write
+// queue), keeps it (a buffer, a collected body) and releases it later, or
+// releases it now (Data.Release) when it drops it; the caller must not use
+// it after Input. Releasing returns pooled read buffers for reuse, so a
+// Data that is dropped without Release is not a bug, only a pooled buffer
+// left to the garbage collector. A Data reachable from a script is marked
+// escaped (Data.Escape) and Release does nothing from then on. Events other
+// than Data carry no pooled memory. Input runs inside the Loop.
 type Sink interface {
 	Input(evt Event)
 }

@@ -1,3 +1,7 @@
+// Package compress holds the decompression filter decompressMessageBody
+// ('inflate': gzip, zlib or raw deflate, detected from the body), a
+// push-mode inflater that never holds more than its window and refuses
+// decompression bombs.
 package compress
 
 import (

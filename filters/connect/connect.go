@@ -1,3 +1,6 @@
+// Package connect holds the connect filter: it dials a TCP (or TLS)
+// upstream per session, writes the session's Data to it and outputs what the
+// upstream sends back, with half-close and the engine's backpressure.
 package connect
 
 import (

@@ -1,3 +1,6 @@
+// Package debug holds the filters for looking at a stream: dummy (eats
+// every event), print (writes Data to the standard output) and dump (writes
+// every event, with heads and a hex dump).
 package debug
 
 import (

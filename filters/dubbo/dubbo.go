@@ -1,3 +1,5 @@
+// Package dubbo holds the Dubbo codec: decodeDubbo (frames to messages
+// with a Head) and encodeDubbo (messages to frames).
 package dubbo
 
 import (

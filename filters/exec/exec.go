@@ -1,3 +1,7 @@
+// Package exec holds the exec filter: it runs a child process per session,
+// writes the session's Data to its standard input and outputs its standard
+// output. Children are tracked in the Env so a worker can terminate them on
+// shutdown.
 package exec
 
 import (

@@ -1,3 +1,8 @@
+// Package flow holds the filters that route a stream into other pipelines:
+// link (the whole session to the first pipeline whose condition holds),
+// fork (copies to sub-sessions), demux (a sub-session per message), mux
+// (messages of many sessions into a shared one), use (a pipeline of another
+// module) and wait (buffer until a condition holds).
 package flow
 
 import (

@@ -1,3 +1,7 @@
+// Package handlers holds the filters that call script callbacks on events
+// (onSessionStart, onData, onMessageStart, onMessageEnd, onSessionEnd,
+// onMessageBody, onMessage) and those that replace events with what a
+// callback or a constant gives (replaceSessionStart ... replaceMessage).
 package handlers
 
 import (

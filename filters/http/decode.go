@@ -1,3 +1,10 @@
+// Package http holds the HTTP/1 codecs: decodeHttpRequest,
+// decodeHttpResponse and decodeHttpBodilessResponse (RFC 9112 framing, with
+// the listener's limits and strict request parsing) and encodeHttpRequest /
+// encodeHttpResponse. A request decoder and a response encoder on the same
+// connection share keep-alive bookkeeping through the connection's
+// Downstream state; the decoder's own error answers go out through its
+// session's output.
 package http
 
 import (

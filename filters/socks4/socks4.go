@@ -1,3 +1,6 @@
+// Package socks4 holds proxySOCKS4: it reads a SOCKS4/4a request, asks a
+// script callback whether to accept it and relays the rest of the stream to
+// a sub-pipeline.
 package socks4
 
 import (
@@ -33,7 +36,7 @@ func init() {
 			}
 			return &socks4Template{target: target, onConnect: fn, module: a.Module}, nil
 		},
-		Sub:     filters.FirstArg,
+		Sub: filters.FirstArg,
 	})
 }
 

@@ -1,3 +1,6 @@
+// Package throttle holds the tap filter: it limits the message rate or
+// data rate of sessions sharing an account, pausing their connections'
+// reads while over quota.
 package throttle
 
 import (
