@@ -35,6 +35,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TARGETS=(
 	"./filters/http FuzzDecodeHttpRequest"
 	"./filters/http FuzzDecodeHttpResponse"
+	"./filters/http FuzzDecodeHttpBodilessResponse"
 	"./filters/socks4 FuzzSocks4"
 	"./filters/dubbo FuzzDecodeDubbo"
 	"./filters/compress FuzzDecompress"

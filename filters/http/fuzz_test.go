@@ -65,17 +65,31 @@ func FuzzDecodeHttpRequest(f *testing.F) {
 	})
 }
 
+var httpResponseSeeds = []string{
+	"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+	"HTTP/1.0 200 OK\r\n\r\nuntil the end",
+	"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n",
+	"HTTP/1.1 +20 X\r\n\r\n",
+}
+
 func FuzzDecodeHttpResponse(f *testing.F) {
-	for _, s := range []string{
-		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
-		"HTTP/1.0 200 OK\r\n\r\nuntil the end",
-		"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n",
-		"HTTP/1.1 +20 X\r\n\r\n",
-	} {
+	for _, s := range httpResponseSeeds {
 		f.Add([]byte(s), uint16(len(s)/3))
 	}
 	w := fuzzWorld(f, "decodeHttpResponse")
+	f.Fuzz(func(t *testing.T, input []byte, split uint16) {
+		fuzzHTTP(t, w, input, split)
+	})
+}
+
+// The answers to HEAD requests: heads only, whatever framing they announce
+// (what follows a head is the next response).
+func FuzzDecodeHttpBodilessResponse(f *testing.F) {
+	for _, s := range httpResponseSeeds {
+		f.Add([]byte(s), uint16(len(s)/3))
+	}
+	w := fuzzWorld(f, "decodeHttpBodilessResponse")
 	f.Fuzz(func(t *testing.T, input []byte, split uint16) {
 		fuzzHTTP(t, w, input, split)
 	})
