@@ -1,14 +1,18 @@
 // Package logging gives pipy its log format on top of go-hclog: lines of
-// "YYYY-MM-DD HH:MM:SS [level] message" on stdout, raw lines for print() and
-// dump(), and an in-memory history of the last 1000 lines for the console.
+// "YYYY-MM-DD HH:MM:SS [level] message key=value ..." on stdout, raw lines
+// for print() and dump(), and an in-memory history of the last 1000 lines
+// for the console.
 //
-// It imports only go-hclog and the standard library; every other package may
-// import it.
+// Loggers are hclog InterceptLoggers used as structured loggers (a message
+// plus key/value pairs); a sink formats each entry in pipy's spelling of the
+// levels, so nothing parses hclog's own output. It is a leaf: it imports
+// only go-hclog and the standard library.
 package logging
 
 import (
-	"bytes"
+	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,35 +36,16 @@ type Output struct {
 // NewOutput returns an Output writing to w.
 func NewOutput(w io.Writer) *Output { return &Output{w: w} }
 
-var levelTags = []struct{ from, to []byte }{
-	{[]byte("[TRACE] "), []byte("[debug] ")},
-	{[]byte("[DEBUG] "), []byte("[debug] ")},
-	{[]byte("[INFO]  "), []byte("[info] ")},
-	{[]byte("[WARN]  "), []byte("[warning] ")},
-	{[]byte("[ERROR] "), []byte("[error] ")},
-}
-
-// Write takes formatted lines from hclog, rewrites the level tag to pipy's
-// spelling and records them.
+// Write records lines written by something other than a logger of New (a
+// standard library logger, say) as they are.
 func (o *Output) Write(p []byte) (int, error) {
-	n := len(p)
-	for _, t := range levelTags {
-		if i := bytes.Index(p, t.from); i >= 0 && i < 40 {
-			q := make([]byte, 0, len(p))
-			q = append(q, p[:i]...)
-			q = append(q, t.to...)
-			q = append(q, p[i+len(t.from):]...)
-			p = q
-			break
-		}
-	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.w.Write(p)
 	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
 		o.record(line)
 	}
-	return n, nil
+	return len(p), nil
 }
 
 // Line writes a raw line (print, dump) without a level prefix.
@@ -112,14 +97,87 @@ func ParseLevel(s string) (hclog.Level, bool) {
 	return hclog.NoLevel, false
 }
 
-// New returns a logger writing to out at the given level.
+// New returns a logger writing to out at the given level. Loggers made
+// from it with Named or With write through the same sink.
 func New(out *Output, level hclog.Level) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{
-		Level:      level,
-		Output:     out,
-		TimeFormat: "2006-01-02 15:04:05",
-		Color:      hclog.ColorOff,
+	l := hclog.NewInterceptLogger(&hclog.LoggerOptions{
+		Level:  level,
+		Output: io.Discard,
+		// hclog's own formatter is never used: every entry goes to the sink.
+		Exclude: func(hclog.Level, string, ...any) bool { return true },
 	})
+	l.RegisterSink(&sink{out: out, logger: l})
+	return l
+}
+
+// sink formats log entries in pipy's format and writes them to an Output.
+type sink struct {
+	out    *Output
+	logger hclog.Logger // whose level applies
+}
+
+// levelNames are pipy's spellings of the levels, as the original prints
+// them.
+var levelNames = map[hclog.Level]string{
+	hclog.Trace: "debug",
+	hclog.Debug: "debug",
+	hclog.Info:  "info",
+	hclog.Warn:  "warning",
+	hclog.Error: "error",
+}
+
+// Accept implements hclog.SinkAdapter.
+func (s *sink) Accept(name string, level hclog.Level, msg string, args ...any) {
+	if level < s.logger.GetLevel() {
+		return
+	}
+	s.out.Entry(Format(time.Now(), level, name, msg, args...))
+}
+
+// Format renders one entry: "YYYY-MM-DD HH:MM:SS [level] name: message:
+// key=value ..." (hclog's layout in pipy's spelling of the levels). Values with spaces, quotes or nothing in them are
+// quoted; an odd argument out is written under the key EXTRA_VALUE_AT_END,
+// as hclog does.
+func Format(t time.Time, level hclog.Level, name, msg string, args ...any) string {
+	var b strings.Builder
+	b.WriteString(t.Format("2006-01-02 15:04:05"))
+	b.WriteString(" [")
+	b.WriteString(levelNames[level])
+	b.WriteString("] ")
+	if name != "" {
+		b.WriteString(name)
+		b.WriteString(": ")
+	}
+	b.WriteString(msg)
+	if len(args) > 0 {
+		b.WriteByte(':')
+	}
+	for i := 0; i < len(args); i += 2 {
+		key, val := "EXTRA_VALUE_AT_END", args[i]
+		if i+1 < len(args) {
+			key, val = fmt.Sprint(args[i]), args[i+1]
+		}
+		b.WriteByte(' ')
+		b.WriteString(key)
+		b.WriteByte('=')
+		v := fmt.Sprint(val)
+		if v == "" || strings.ContainsAny(v, " \t\n\"=") {
+			v = strconv.Quote(v)
+		}
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// Entry writes one formatted log line (which may hold newlines) and records
+// each of its lines.
+func (o *Output) Entry(line string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	io.WriteString(o.w, line+"\n")
+	for _, l := range strings.Split(line, "\n") {
+		o.record(l)
+	}
 }
 
 // Multi logs each line of a multi-line text at the given level.
