@@ -161,7 +161,7 @@ func (f *dubboDecoder) frame() {
 	if size > MaxBody {
 		f.dead = true
 		reason := fmt.Sprintf("body length %d exceeds %d", size, MaxBody)
-		f.s.Env().Log.Warn("[dubbo] protocol error: " + reason)
+		f.s.Env().Log.Warn("[dubbo] protocol error", "reason", reason)
 		f.out.Input(&filters.SessionEnd{Err: filters.ReadError, Message: reason})
 		return
 	}
@@ -243,7 +243,7 @@ func (f *dubboEncoder) encode(start *filters.MessageStart, body *filters.Data) {
 	}
 	if uint64(body.Size()) > math.MaxUint32 {
 		body.Release()
-		f.s.Env().Log.Error(fmt.Sprintf("[encodeDubbo] body of %d bytes is too large for a Dubbo frame", body.Size()))
+		f.s.Env().Log.Error("[encodeDubbo] body too large for a Dubbo frame", "bytes", body.Size(), "max", uint64(math.MaxUint32))
 		return
 	}
 	var hdr [dubboHeaderSize]byte

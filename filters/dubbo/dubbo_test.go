@@ -67,7 +67,7 @@ var dubboCases = []dubboCase{
 		name: "huge length is a protocol error",
 		in:   dubboFrame(0xC2, 0, 1, "")[:12] + "\x04\x00\x00\x01" + "more bytes",
 		want: "sessionend \"ReadError\"\n",
-		log:  "[dubbo] protocol error: body length 67108865 exceeds 67108864",
+		log:  `[dubbo] protocol error: reason="body length 67108865 exceeds 67108864"`,
 	},
 	{
 		name: "largest accepted length, truncated, then SessionEnd",

@@ -205,7 +205,7 @@ func (f *execFilter) spawned(argv []string, nc net.Conn, cmd *exec.Cmd, err erro
 		group.Notify()
 	}, func(err error) {
 		if err != nil && !errors.Is(err, net.ErrClosed) {
-			env.Log.Warn(fmt.Sprintf("[exec] read error from %s: %v", argv[0], err))
+			env.Log.Warn("[exec] read error", "command", argv[0], "error", err)
 		}
 		f.eof = true
 		f.maybeEnd()

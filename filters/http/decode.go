@@ -8,6 +8,8 @@
 package http
 
 import (
+	"net"
+
 	"github.com/pipy-go/pipy/filters"
 
 	"bytes"
@@ -502,7 +504,7 @@ func (f *httpDecoder) HeadTimeout() bool {
 	}
 	if f.state == stHead && len(f.head.buf) > 0 {
 		if in := f.s.Context.Inbound; in != nil && f.s.Env().Log.IsDebug() {
-			f.s.Env().Log.Debug(fmt.Sprintf("[%s] request head timeout from %s:%d", f.name(), in.RemoteAddr, in.RemotePort))
+			f.s.Env().Log.Debug("["+f.name()+"] request head timeout", "client", net.JoinHostPort(in.RemoteAddr, strconv.Itoa(in.RemotePort)))
 		}
 		f.s.Output(errorAnswer(408))
 	}
@@ -529,7 +531,7 @@ func (f *httpDecoder) fail(status int, reason string) {
 	f.state = stDead
 	f.head.reset()
 	f.releaseTimer()
-	f.s.Env().Log.Warn(fmt.Sprintf("[%s] protocol error: %s", f.name(), reason))
+	f.s.Env().Log.Warn("["+f.name()+"] protocol error", "reason", reason)
 	if f.t.response {
 		if inHead {
 			f.syntheticResponse(filters.ReadError)
