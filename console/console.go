@@ -1,4 +1,4 @@
-// Package console serves the web console (spec/console.md): a REST API to
+// Package console serves the web console (docs/console.md): a REST API to
 // browse and edit the files of the served directory, start and stop the
 // program, see its pipeline graphs, follow the log and the workers' stats,
 // and the browser UI embedded from ui/dist.

@@ -4,5 +4,6 @@
 // (a with(__ctx) scope backed by a goja.DynamicObject), and provides the
 // script API classes (Data, Message, the event classes, console, os, algo).
 //
-// It imports filters (the engine) and is imported by worker and cmd.
+// It sits above the filter engine and below the worker, the master and the
+// console; test/conventions_test.go checks that imports only run that way.
 package scripts

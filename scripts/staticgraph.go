@@ -15,9 +15,12 @@ import (
 	"github.com/pipy-go/pipy/filters"
 )
 
-// Graph is the pipeline graph of one module as the console draws it
-// (spec/console.md §3): a flat list of nodes in depth-first pre-order and
-// the indices of the root nodes.
+// Graph is the pipeline graph of one module as the console draws it (the
+// JSON of GET /api/graph, docs/console.md): a flat list of nodes in
+// depth-first pre-order and the indices of the root nodes. Each listening
+// or task pipeline is a root; a filter that starts sub-sessions (its
+// Spec.Sub) has a link or fork child per target pipeline, which lists that
+// pipeline's filters in turn, down to a recursion or a missing pipeline.
 type Graph struct {
 	Roots []int       `json:"roots"`
 	Nodes []GraphNode `json:"nodes"`
@@ -60,8 +63,10 @@ type SyntaxError struct {
 func (e *SyntaxError) Error() string { return e.Message }
 
 // StaticGraph computes the graph of a script from its source by static
-// analysis (spec/console.md §4): the source is parsed, never run, and the
-// chains of calls starting at pipy(...) are interpreted.
+// analysis, for the console's editor: the source is parsed, never run, and
+// the chains of calls starting at pipy(...) are interpreted (listen, task
+// and pipeline open pipelines; other calls are filters, whose sub-pipelines
+// come from the registry).
 func StaticGraph(src string) (g *Graph, err error) {
 	defer func() {
 		// The parser is not ours: never let a crash in it take the server
