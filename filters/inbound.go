@@ -10,8 +10,8 @@ import "sync/atomic"
 // run inside the loop.
 type Downstream interface {
 	// Limits returns the limits of the listener that accepted the
-	// connection (listen options); never nil.
-	Limits() *Limits
+	// connection (listen options), or the defaults.
+	Limits() Limits
 	// ClaimHeadTimer gives the connection's request-head timer (the
 	// listener's readTimeout) to h and starts it, unless there is none or
 	// another filter holds it: then it returns nil. The first head of a
@@ -81,14 +81,12 @@ func NewInbound(c *Conn, lim *Limits) *Inbound {
 	return &Inbound{ID: inboundIDs.Add(1), conn: c, limits: lim}
 }
 
-var defaultLimits = DefaultLimits()
-
 // Limits implements Downstream.
-func (in *Inbound) Limits() *Limits {
+func (in *Inbound) Limits() Limits {
 	if in.limits == nil {
-		return &defaultLimits
+		return DefaultLimits()
 	}
-	return in.limits
+	return *in.limits
 }
 
 // ClaimHeadTimer implements Downstream.

@@ -47,10 +47,11 @@ func (t *httpDecoderTemplate) New(s *filters.Session, out filters.Sink) filters.
 	}
 	f.maxHead, f.maxFields = filters.DefaultMaxHeadSize, filters.DefaultMaxHeaders
 	if ds := s.Downstream(); ds != nil {
-		if l := ds.Limits(); l.MaxHeadSize > 0 {
+		l := ds.Limits()
+		if l.MaxHeadSize > 0 {
 			f.maxHead = l.MaxHeadSize
 		}
-		if l := ds.Limits(); l.MaxHeaders > 0 {
+		if l.MaxHeaders > 0 {
 			f.maxFields = l.MaxHeaders
 		}
 		f.conn = connStateOf(ds)
