@@ -34,10 +34,10 @@ type Meta struct {
 	Unsupported []string
 	// BackendScenarios are the scenarios with an upstream backend.
 	BackendScenarios []string
-	// Scaling tells whether the pipy --spawn line ran; Spawn is its worker
-	// count.
+	// Scaling tells whether the pipy --spawn line ran.
 	Scaling bool
-	Spawn   int
+	// Spawn is the worker count of the --spawn line.
+	Spawn int
 	// ServerCPU, ClientCPU and BackendCPU are the cores of the server under
 	// test, of wrk and of the proxies' backend.
 	ServerCPU, ClientCPU, BackendCPU string
@@ -294,10 +294,16 @@ func field(s string, i int) string {
 
 // Value is one measurement of one run, a row of results.tsv.
 type Value struct {
-	Run              int
+	// Run is the run number, from 1.
+	Run int
+	// Scenario and Server say what was measured (Server pipy-spawn: the
+	// scaling line).
 	Scenario, Server string
-	Metric           string
-	V                float64
+	// Metric names the figure: rss_idle, rps.c50, cpureq.c1, syscall.read...
+	// (bench/README.md lists them with their units).
+	Metric string
+	// V is the value.
+	V float64
 }
 
 // Results are the measurements of a results directory.
