@@ -15,9 +15,13 @@
 #
 # For every scenario and server: req/s, p50 and p99 latency at each
 # concurrency of BENCH_CONNS (wrk -t1 -cN), RSS idle and right after the load,
-# CPU used; medians over BENCH_RUNS runs; ratios pipy/peer. Prints the tables
-# and writes them, with the targets, to docs/performance.md; raw results go
-# to bench/results/. See bench/README.md.
+# CPU used; medians over BENCH_RUNS runs; ratios pipy/peer. See bench/README.md.
+#
+# This script runs the processes and collects raw outputs (wrk, /proc
+# snapshots, strace -c) into bench/results/raw/; bench/report, a Go program
+# it builds first, parses them, takes the medians and ratios, prints the
+# tables and writes the report (docs/performance.md). The layout of the
+# results directory is in its package doc: go doc ./bench/report.
 #
 # Knobs (environment):
 #   BENCH_DURATION=10        seconds of measured load per scenario, server and concurrency
@@ -42,7 +46,11 @@
 #   BENCH_STATE_DIR=/tmp/pipy-bench  configs, logs, pid list of started processes
 #   BENCH_RESULTS_DIR=bench/results
 #   BENCH_DOC=docs/performance.md    the report; "none" = do not write it
+#   BENCH_STRACE=0           1: after the measured runs, one more run at the load
+#                            level with strace -c -f attached: syscalls per request
+#   BENCH_STRACE_DURATION=3  seconds of that traced run
 #   BENCH_NO_INSTALL=1       never call apt-get
+#   GO=go                    the Go toolchain that builds bench/report
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -75,6 +83,9 @@ START_TIMEOUT=${BENCH_START_TIMEOUT:-10}
 STATE=${BENCH_STATE_DIR:-${TMPDIR:-/tmp}/pipy-bench}
 OUT_DIR=${BENCH_RESULTS_DIR:-$BENCH/results}
 DOC=${BENCH_DOC:-$ROOT/docs/performance.md}
+STRACE=false
+if [[ ${BENCH_STRACE:-0} != 0 ]]; then STRACE=true; fi
+STRACE_DURATION=${BENCH_STRACE_DURATION:-3}
 
 # Ports (127.0.0.1). The backend serves the same hello on two ports, one per
 # upstream pool of http-route (tcp-proxy uses the first).
@@ -168,6 +179,7 @@ install_tools() {
   local pkgs=()
   has wrk || pkgs+=(wrk)
   has curl || pkgs+=(curl)
+  if $STRACE && ! has strace; then pkgs+=(strace); fi
   if need_nginx && ! has nginx; then pkgs+=(nginx-light); fi
   if in_list haproxy "${SERVERS[@]}" && ! has haproxy; then pkgs+=(haproxy); fi
   if in_list caddy "${SERVERS[@]}" && ! has caddy; then pkgs+=(caddy); fi
@@ -183,6 +195,7 @@ install_tools() {
   if in_list caddy "${SERVERS[@]}"; then has caddy || die "caddy not found after install"; fi
   has wrk || die "wrk not found after install"
   has curl || die "curl not found after install"
+  if $STRACE; then has strace || die "strace not found after install"; fi
 }
 
 # stream_load_line prints the load_module directive the nginx tcp-proxy
@@ -285,28 +298,36 @@ tree() {
   done
 }
 
-# rss_kb PID: summed VmRSS (kB) of PID and its descendants (nginx: master +
-# worker; pipy --spawn: master + workers).
-rss_kb() {
-  local total=0 p v
+# snap_mem PID FILE: /proc/P/smaps_rollup of PID and its descendants (nginx:
+# master + worker; pipy --spawn: master + workers), one after the other, into
+# FILE (bench/report sums their Rss). Fails if none could be read.
+snap_mem() {
+  local p
   for p in $(tree "$1"); do
-    v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
-    total=$((total + ${v:-0}))
-  done
-  printf '%s\n' "$total"
+    cat "/proc/$p/smaps_rollup" 2>/dev/null || true
+  done >"$2"
+  [[ -s $2 ]] || {
+    log "cannot read /proc/$1/smaps_rollup (the server is gone?)"
+    return 1
+  }
 }
 
-# cpu_ticks PID: summed utime+stime (clock ticks) of PID and its descendants.
-cpu_ticks() {
-  local total=0 p line rest
-  local -a fields
-  for p in $(tree "$1"); do
-    { read -r line <"/proc/$p/stat"; } 2>/dev/null || continue
-    rest=${line##*) }
-    read -r -a fields <<<"$rest"
-    total=$((total + fields[11] + fields[12]))
-  done
-  printf '%s\n' "$total"
+# snap_cpu PID FILE: a CPU snapshot of PID and its descendants into FILE:
+# the time (date +%s.%N), then the /proc/P/stat line of each process
+# (bench/report takes utime+stime of two snapshots).
+snap_cpu() {
+  local p line
+  {
+    date +%s.%N
+    for p in $(tree "$1"); do
+      { read -r line <"/proc/$p/stat"; } 2>/dev/null || continue
+      printf '%s\n' "$line"
+    done
+  } >"$2"
+  grep -q '(' "$2" || {
+    log "cannot read /proc/$1/stat (the server is gone?)"
+    return 1
+  }
 }
 
 alive() { [[ -d /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
@@ -362,7 +383,7 @@ kill_leftovers() {
     [[ -n $pid && -d /proc/$pid ]] || continue
     exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
     case ${exe##*/} in
-      nginx | haproxy | caddy | pipy | "${PIPY##*/}" | timeout | wrk)
+      nginx | haproxy | caddy | pipy | "${PIPY##*/}" | timeout | wrk | strace)
         log "killing leftover ${exe##*/} (pid $pid) from an earlier run"
         stop "$pid"
         ;;
@@ -562,63 +583,47 @@ wrk_wait() {
 }
 
 # upstream_conns: established connections to the backend's two ports (the
-# proxy's side of them).
+# proxy's side of them), one line each.
 upstream_conns() {
-  has ss || return 0
-  ss -Htn state established "( dport = :$BACKEND_PORT or dport = :$BACKEND2_PORT )" 2>/dev/null | wc -l
+  ss -Htn state established "( dport = :$BACKEND_PORT or dport = :$BACKEND2_PORT )" 2>/dev/null || true
 }
 
-# parse_wrk FILE: prints "req_per_sec p50_us p99_us errors requests" (errors
-# = socket errors + non-2xx/3xx responses).
-parse_wrk() {
-  awk '
-    function us(s,   n, u) {
-      n = s + 0; u = s; sub(/^[0-9.]+/, "", u)
-      if (u == "us") return n
-      if (u == "ms") return n * 1000
-      if (u == "s")  return n * 1000000
-      if (u == "m")  return n * 60000000
-      if (u == "h")  return n * 3600000000
-      return -1
-    }
-    /^Requests\/sec:/            { rps = $2 }
-    /^[[:space:]]+50(\.0+)?%/    { p50 = us($2) }
-    /^[[:space:]]+99(\.0+)?%/    { p99 = us($2) }
-    / requests in /              { reqs = $1 }
-    /Socket errors:/             { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
-    /Non-2xx or 3xx responses:/  { err += $NF }
-    END {
-      if (rps == "" || p50 == "" || p99 == "" || reqs == "") exit 1
-      printf "%s %s %s %d %d\n", rps, p50, p99, err, reqs
-    }' "$1"
+# run_dir SCENARIO SERVER: the raw directory of this run (created).
+run_dir() {
+  local d=$OUT_DIR/raw/$1/$2/run$RUN
+  mkdir -p "$d"
+  printf '%s\n' "$d"
 }
 
-# record SCENARIO SERVER METRIC VALUE: one measurement of one run (the
-# medians are taken over the runs; all of them also go to results.tsv).
-record() {
-  printf '%s\n' "$4" >>"$DATA/$1.$2.$3"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$RUN" "$1" "$2" "$3" "$4" >>"$TSV"
+# give_up DIR FILE...: rename the files of a measurement that failed to
+# FILE.failed, so bench/report does not count them (they stay for reading).
+give_up() {
+  local dir=$1 f
+  shift
+  for f in "$@"; do
+    if [[ -e $dir/$f ]]; then mv -f "$dir/$f" "$dir/$f.failed"; fi
+  done
 }
 
-# median SCENARIO SERVER METRIC: median of the recorded values ("" if none).
-median() {
-  local f=$DATA/$1.$2.$3
-  [[ -s $f ]] || return 0
-  sort -g "$f" | awk '{ a[NR] = $1 }
-    END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+# report_line SCENARIO SERVER CONNS|strace: log the figures of the
+# measurement just made; fails (bench/report names the file) if its raw
+# output does not parse.
+report_line() {
+  local line
+  line=$("$REPORT" line "$OUT_DIR" "$1" "$2" "$RUN" "$3") || return 1
+  log "$line"
 }
 
-# measure SCENARIO SERVER PID PORT: idle RSS, warm-up, one measured wrk run
-# per concurrency; after the first (the load level): RSS, CPU, upstream
-# connections. Records the metrics; fails if the server misbehaves.
+# measure SCENARIO SERVER PID PORT: idle memory, warm-up, one measured wrk
+# run per concurrency (measure_at); with BENCH_STRACE, a traced run. Leaves
+# the raw files in the run directory (see bench/README.md, Output files);
+# fails if the server misbehaves.
 measure() {
-  local scenario=$1 server=$2 pid=$3 port=$4
-  local rss_idle rss_load t0 t1 c0 c1 parsed rps p50 p99 errors reqs cpu cpureq conns
-  local c raw extra first=true
+  local scenario=$1 server=$2 pid=$3 port=$4 dir c first=true
+  dir=$(run_dir "$scenario" "$server")
 
   check_server "$scenario" "$port" || return 1
-  rss_idle=$(rss_kb "$pid")
-  record "$scenario" "$server" rss_idle "$rss_idle"
+  snap_mem "$pid" "$dir/mem.idle.txt" || return 1
 
   if ((WARMUP > 0)); then
     wrk_start "$WARMUP" "$port" "${CONNS[0]}" "$RUNDIR/warmup.txt" "$scenario"
@@ -630,58 +635,82 @@ measure() {
   fi
 
   for c in "${CONNS[@]}"; do
-    raw=$OUT_DIR/raw/$scenario.$server.c$c.run$RUN.txt
-    conns=
-    c0=$(cpu_ticks "$pid")
-    t0=$(now)
-    wrk_start "$DURATION" "$port" "$c" "$raw" "$scenario"
-    if $first && needs_backend "$scenario" && has ss; then
-      # Sample the upstream connections half-way through the load.
-      # (In the background and waited for, so a signal is handled at once.)
-      sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 2 }')" &
-      wait $! || true
-      conns=$(upstream_conns)
-    fi
-    wrk_wait || {
-      log "wrk failed:"
-      cat "$raw" >&2
+    measure_at "$scenario" "$server" "$pid" "$port" "$dir" "$c" "$first" || {
+      give_up "$dir" "wrk.c$c.txt" "cpu.c$c.start" "cpu.c$c.end"
+      if $first; then give_up "$dir" mem.load.txt upstream.txt; fi
       return 1
     }
-    t1=$(now)
-    c1=$(cpu_ticks "$pid")
-    if $first; then rss_load=$(rss_kb "$pid"); fi
-
-    alive "$pid" || {
-      log "$server died during the load"
-      return 1
-    }
-    parsed=$(parse_wrk "$raw") || {
-      log "cannot parse wrk output:"
-      cat "$raw" >&2
-      return 1
-    }
-    read -r rps p50 p99 errors reqs <<<"$parsed"
-    cpu=$(awk -v c="$((c1 - c0))" -v hz="$CLK_TCK" -v t0="$t0" -v t1="$t1" \
-      'BEGIN { printf "%.1f", c / hz / (t1 - t0) * 100 }')
-    cpureq=$(awk -v c="$((c1 - c0))" -v hz="$CLK_TCK" -v n="$reqs" \
-      'BEGIN { if (n > 0) printf "%.2f", c / hz / n * 1e6; else print 0 }')
-
-    record "$scenario" "$server" "rps.c$c" "$rps"
-    record "$scenario" "$server" "p50.c$c" "$p50"
-    record "$scenario" "$server" "p99.c$c" "$p99"
-    record "$scenario" "$server" "errors.c$c" "$errors"
-    record "$scenario" "$server" "cpu.c$c" "$cpu"
-    record "$scenario" "$server" "cpureq.c$c" "$cpureq"
-    if $first; then
-      record "$scenario" "$server" rss_load "$rss_load"
-      [[ -z $conns ]] || record "$scenario" "$server" upstream "$conns"
-    fi
-    extra=
-    if $first; then extra=", RSS $rss_idle -> $rss_load kB${conns:+, upstream conns $conns}"; fi
-    log "$(printf '%-10s %-10s c%-3s run %d: %s req/s, p50 %s us, p99 %s us, CPU %s%% (%s us/req), errors %s%s' \
-      "$scenario" "$server" "$c" "$RUN" "$rps" "$p50" "$p99" "$cpu" "$cpureq" "$errors" "$extra")"
     first=false
   done
+  if $STRACE && [[ $server != pipy-spawn ]]; then
+    trace "$scenario" "$server" "$pid" "$port" "$dir" || {
+      give_up "$dir" strace.txt wrk.strace.txt
+      return 1
+    }
+  fi
+}
+
+# measure_at SCENARIO SERVER PID PORT DIR CONNS FIRST: one measured wrk run
+# with CPU snapshots around it; after the first (the load level, FIRST=true)
+# also the memory and, in the proxy scenarios, the upstream connections
+# half-way through.
+measure_at() {
+  local scenario=$1 server=$2 pid=$3 port=$4 dir=$5 c=$6 first=$7
+  snap_cpu "$pid" "$dir/cpu.c$c.start" || return 1
+  wrk_start "$DURATION" "$port" "$c" "$dir/wrk.c$c.txt" "$scenario"
+  if $first && needs_backend "$scenario" && has ss; then
+    # In the background and waited for, so a signal is handled at once.
+    sleep "$((DURATION / 2)).$((DURATION % 2 * 5))" &
+    wait $! || true
+    upstream_conns >"$dir/upstream.txt"
+  fi
+  wrk_wait || {
+    log "wrk failed:"
+    cat "$dir/wrk.c$c.txt" >&2
+    return 1
+  }
+  snap_cpu "$pid" "$dir/cpu.c$c.end" || return 1
+  if $first; then snap_mem "$pid" "$dir/mem.load.txt" || return 1; fi
+  alive "$pid" || {
+    log "$server died during the load"
+    return 1
+  }
+  report_line "$scenario" "$server" "$c"
+}
+
+# trace SCENARIO SERVER PID PORT DIR: `strace -c -f` attached to the server
+# and its children during an extra wrk run at the load level (BENCH_STRACE).
+trace() {
+  local scenario=$1 server=$2 pid=$3 port=$4 dir=$5 p n deadline spid tlog=$RUNDIR/strace.log
+  local -a pids=() args=()
+  mapfile -t pids < <(tree "$pid")
+  for p in "${pids[@]}"; do args+=(-p "$p"); done
+  : >"$tlog"
+  strace -c -f -o "$dir/strace.txt" "${args[@]}" 2>"$tlog" 9>&- &
+  spid=$!
+  printf '%s\n' "$spid" >>"$STATE/pids"
+  # strace says "Process N attached" for each process; wait (bounded) until
+  # it has them all.
+  deadline=$((SECONDS + START_TIMEOUT))
+  while n=$(grep -c ' attached' "$tlog") || true; ((${n:-0} < ${#pids[@]})); do
+    if ! alive "$spid" || ((SECONDS >= deadline)); then
+      log "strace did not attach to ${pids[*]}:"
+      cat "$tlog" >&2
+      stop "$spid"
+      return 1
+    fi
+    sleep 0.05
+  done
+  wrk_start "$STRACE_DURATION" "$port" "${CONNS[0]}" "$dir/wrk.strace.txt" "$scenario"
+  if ! wrk_wait; then
+    log "wrk failed under strace:"
+    cat "$dir/wrk.strace.txt" >&2
+    stop "$spid"
+    return 1
+  fi
+  # On SIGTERM strace detaches and writes its table.
+  stop "$spid"
+  report_line "$scenario" "$server" strace
 }
 
 # bench_one SCENARIO SERVER: start the server, measure, stop it.
@@ -733,209 +762,15 @@ bench_spawn() {
 
 # ---- report ----------------------------------------------------------------------
 
-# Cell formatters; an empty value (no successful run) prints FAILED or -.
-fmt_rps() { if [[ -n $1 ]]; then printf '%.0f' "$1"; else printf 'FAILED'; fi; }
-fmt_ms() { if [[ -n $1 ]]; then awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; else printf -- '-'; fi; }
-fmt_mib() { if [[ -n $1 ]]; then awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; else printf -- '-'; fi; }
-fmt_pct() { if [[ -n $1 ]]; then printf '%.0f%%' "$1"; else printf -- '-'; fi; }
-fmt_num() { if [[ -n $1 ]]; then printf "%.${2:-0}f" "$1"; else printf -- '-'; fi; }
-# ratio A B: A/B as "1.23x" ("-" when either is missing).
-ratio() {
-  if [[ -n $1 && -n $2 ]]; then
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }'
-  else printf -- '-'; fi
+# build_report: build bench/report (the Go program that parses the raw
+# files, takes the medians and writes the report) into the state directory.
+build_report() {
+  local go=${GO:-go}
+  if ! has "$go" && [[ -x /usr/local/go/bin/go ]]; then go=/usr/local/go/bin/go; fi
+  has "$go" || die "Go is needed to build bench/report, which writes the report (set GO=/path/to/go)"
+  REPORT=$STATE/bench-report
+  (cd "$ROOT" && "$go" build -o "$REPORT" ./bench/report) || die "cannot build bench/report"
 }
-
-# measured SCENARIO SERVER: the server was benchmarked in this scenario.
-measured() { in_list "$2" "${SERVERS[@]}" && in_list "$1" "${SCENARIOS[@]}"; }
-
-# Tables are built as "cell|cell|..." lines (first line: header), then
-# printed aligned (text) or as Markdown.
-
-table_results() {
-  local s srv c row
-  row='scenario|server'
-  for c in "${CONNS[@]}"; do row+="|req/s c$c|p50 c$c|p99 c$c"; done
-  for c in "${CONNS[@]}"; do row+="|errors c$c"; done
-  printf '%s\n' "$row"
-  for s in "${SCENARIOS[@]}"; do
-    for srv in "${SERVERS[@]}"; do
-      row="$s|$srv"
-      if ! supported "$s" "$srv"; then
-        for c in "${CONNS[@]}"; do row+='|n/a|n/a|n/a|n/a'; done
-      else
-        for c in "${CONNS[@]}"; do
-          row+="|$(fmt_rps "$(median "$s" "$srv" "rps.c$c")")"
-          row+="|$(fmt_ms "$(median "$s" "$srv" "p50.c$c")")"
-          row+="|$(fmt_ms "$(median "$s" "$srv" "p99.c$c")")"
-        done
-        for c in "${CONNS[@]}"; do row+="|$(fmt_num "$(median "$s" "$srv" "errors.c$c")")"; done
-      fi
-      printf '%s\n' "$row"
-    done
-  done
-}
-
-table_ratios() {
-  local s srv c row
-  row='scenario|peer'
-  for c in "${CONNS[@]}"; do row+="|req/s pipy/peer c$c|p99 peer/pipy c$c"; done
-  printf '%s\n' "$row"
-  for s in "${SCENARIOS[@]}"; do
-    for srv in "${SERVERS[@]}"; do
-      [[ $srv != pipy ]] || continue
-      row="$s|$srv"
-      for c in "${CONNS[@]}"; do
-        if ! supported "$s" "$srv"; then
-          row+='|n/a|n/a'
-          continue
-        fi
-        row+="|$(ratio "$(median "$s" pipy "rps.c$c")" "$(median "$s" "$srv" "rps.c$c")")"
-        row+="|$(ratio "$(median "$s" "$srv" "p99.c$c")" "$(median "$s" pipy "p99.c$c")")"
-      done
-      printf '%s\n' "$row"
-    done
-  done
-}
-
-table_resources() {
-  local s srv c row l=${CONNS[0]}
-  row="scenario|server|RSS idle|RSS after c$l|CPU c$l"
-  for c in "${CONNS[@]}"; do row+="|CPU us/req c$c"; done
-  row+="|upstream conns c$l"
-  printf '%s\n' "$row"
-  for s in "${SCENARIOS[@]}"; do
-    for srv in "${SERVERS[@]}"; do
-      row="$s|$srv"
-      if ! supported "$s" "$srv"; then
-        row+='|n/a|n/a|n/a'
-        for c in "${CONNS[@]}"; do row+='|n/a'; done
-        row+='|n/a'
-      else
-        row+="|$(fmt_mib "$(median "$s" "$srv" rss_idle)")"
-        row+="|$(fmt_mib "$(median "$s" "$srv" rss_load)")"
-        row+="|$(fmt_pct "$(median "$s" "$srv" "cpu.c$l")")"
-        for c in "${CONNS[@]}"; do row+="|$(fmt_num "$(median "$s" "$srv" "cpureq.c$c")" 1)"; done
-        if needs_backend "$s"; then
-          row+="|$(fmt_num "$(median "$s" "$srv" upstream)")"
-        else
-          row+='|-'
-        fi
-      fi
-      printf '%s\n' "$row"
-    done
-  done
-}
-
-table_scaling() {
-  local l=${CONNS[0]} srv label
-  printf 'http-hello|req/s c%s|p99 c%s|RSS idle|RSS after c%s|CPU c%s|vs pipy\n' "$l" "$l" "$l" "$l"
-  for srv in pipy pipy-spawn; do
-    if [[ $srv == pipy ]]; then
-      label='pipy (1 process, CPU '$SERVER_CPU')'
-    else
-      label="pipy --spawn=$SPAWN (not pinned)"
-    fi
-    printf '%s|%s|%s|%s|%s|%s|%s\n' "$label" \
-      "$(fmt_rps "$(median http-hello "$srv" "rps.c$l")")" \
-      "$(fmt_ms "$(median http-hello "$srv" "p99.c$l")")" \
-      "$(fmt_mib "$(median http-hello "$srv" rss_idle)")" \
-      "$(fmt_mib "$(median http-hello "$srv" rss_load)")" \
-      "$(fmt_pct "$(median http-hello "$srv" "cpu.c$l")")" \
-      "$(if [[ $srv == pipy ]]; then printf '1.00x'; else ratio "$(median http-hello pipy-spawn "rps.c$l")" "$(median http-hello pipy "rps.c$l")"; fi)"
-  done
-}
-
-# ---- targets ---
-
-# verdict OK: "met" / "not met"; "not measured" when OK is empty.
-verdict() {
-  case $1 in
-    1) printf 'met' ;;
-    0) printf 'not met' ;;
-    *) printf 'not measured' ;;
-  esac
-}
-
-# ge A B: 1 if A >= B, 0 if not, "" if either is missing.
-ge() { if [[ -n $1 && -n $2 ]]; then awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? 1 : 0 }'; fi; }
-
-# target_ratio SCENARIO PEER LABEL: pipy >= 1.0x PEER on req/s at the load level.
-target_ratio() {
-  local s=$1 peer=$2 l=${CONNS[0]} a b
-  if measured "$s" pipy && measured "$s" "$peer"; then
-    a=$(median "$s" pipy "rps.c$l")
-    b=$(median "$s" "$peer" "rps.c$l")
-  fi
-  printf '%s|%s|%s\n' "$3" "$(ratio "${a:-}" "${b:-}")" "$(verdict "$(ge "${a:-}" "${b:-}")")"
-}
-
-# target_p99 SCENARIO: pipy's p99 no worse than the best peer's, at every
-# concurrency.
-target_p99() {
-  local s=$1 c srv v best ok=1 any=false parts=() peer_best
-  measured "$s" pipy || ok=
-  for c in "${CONNS[@]}"; do
-    [[ -n $ok ]] || break
-    v=$(median "$s" pipy "p99.c$c")
-    best=
-    peer_best=
-    for srv in "${SERVERS[@]}"; do
-      if [[ $srv == pipy ]] || ! supported "$s" "$srv"; then continue; fi
-      local p
-      p=$(median "$s" "$srv" "p99.c$c")
-      [[ -n $p ]] || continue
-      if [[ -z $best ]] || awk -v a="$p" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-        best=$p
-        peer_best=$srv
-      fi
-    done
-    if [[ -z $v || -z $best ]]; then
-      ok=
-      break
-    fi
-    any=true
-    parts+=("c$c $(fmt_ms "$v") vs $(fmt_ms "$best") ($peer_best)")
-    if ! awk -v a="$v" -v b="$best" 'BEGIN { exit !(a <= b) }'; then ok=0; fi
-  done
-  $any || ok=
-  local joined=-
-  if ((${#parts[@]})); then joined=$(printf '%s; ' "${parts[@]}") && joined=${joined%; }; fi
-  printf '%s: pipy p99 <= best peer p99|%s|%s\n' "$s" "$joined" "$(verdict "$ok")"
-}
-
-# max_over METRIC: largest of pipy's medians of METRIC over the scenarios.
-max_over() {
-  local s v m=
-  for s in "${SCENARIOS[@]}"; do
-    v=$(median "$s" pipy "$1")
-    [[ -n $v ]] || continue
-    if [[ -z $m ]] || ((v > m)); then m=$v; fi
-  done
-  printf '%s' "$m"
-}
-
-table_targets() {
-  local v ok l=${CONNS[0]}
-  printf 'target|measured|result\n'
-  target_ratio http-hello nginx 'http-hello: pipy req/s >= 1.0x nginx'
-  target_ratio tcp-proxy nginx 'tcp-proxy: pipy req/s >= 1.0x nginx (stream)'
-  target_ratio http-route haproxy 'http-route: pipy req/s >= 1.0x HAProxy'
-  for s in "${ALL_SCENARIOS[@]}"; do target_p99 "$s"; done
-  if in_list pipy "${SERVERS[@]}"; then v=$(max_over rss_idle); else v=; fi
-  ok=
-  [[ -z $v ]] || ok=$(awk -v k="$v" 'BEGIN { print (k <= 8 * 1024) ? 1 : 0 }')
-  printf 'pipy RSS idle <= 8 MiB (largest over the scenarios)|%s|%s\n' "$(fmt_mib "$v")" "$(verdict "$ok")"
-  if in_list pipy "${SERVERS[@]}"; then v=$(max_over rss_load); else v=; fi
-  ok=
-  [[ -z $v ]] || ok=$(awk -v k="$v" 'BEGIN { print (k <= 14 * 1024) ? 1 : 0 }')
-  printf 'pipy RSS after c%s <= 14 MiB (largest over the scenarios)|%s|%s\n' "$l" "$(fmt_mib "$v")" "$(verdict "$ok")"
-  ok=
-  [[ -z $STRIPPED_BYTES ]] || ok=$(awk -v b="$STRIPPED_BYTES" 'BEGIN { print (b <= 10 * 1048576) ? 1 : 0 }')
-  printf 'stripped bin/pipy <= 10 MiB|%s|%s\n' "$(fmt_bytes "$STRIPPED_BYTES")" "$(verdict "$ok")"
-}
-
-fmt_bytes() { if [[ -n $1 ]]; then awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; else printf -- '-'; fi; }
 
 # binary_sizes: BIN_BYTES (bin/pipy as built) and STRIPPED_BYTES (after
 # strip --strip-all, on a copy).
@@ -952,153 +787,46 @@ binary_sizes() {
   fi
 }
 
-# print_text: aligned columns, a dashed line under the header.
-print_text() {
-  awk -F'|' '
-    { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR; if (NF > nf) nf = NF }
-    END {
-      for (r = 1; r <= n; r++) {
-        line = ""
-        for (i = 1; i <= nf; i++) line = line sprintf("%-" w[i] "s  ", cell[r, i])
-        sub(/ +$/, "", line); print line
-        if (r == 1) { line = ""; for (i = 1; i <= nf; i++) { d = sprintf("%" w[i] "s", ""); gsub(/ /, "-", d); line = line d "  " } sub(/ +$/, "", line); print line }
-      }
-    }'
+# save_versions: the tools' own version outputs, raw, in versions/.
+save_versions() {
+  local v=$OUT_DIR/versions
+  mkdir -p "$v"
+  if [[ -x $PIPY ]]; then "$PIPY" -v >"$v/pipy.txt" 2>/dev/null || true; fi
+  if has nginx; then nginx -v >"$v/nginx.txt" 2>&1 || true; fi
+  if has haproxy; then haproxy -v >"$v/haproxy.txt" 2>&1 || true; fi
+  if has caddy; then caddy version >"$v/caddy.txt" 2>/dev/null || true; fi
+  wrk -v >"$v/wrk.txt" 2>&1 || true
 }
 
-# print_md N: Markdown table; the first N columns left-aligned, the others right.
-print_md() {
-  awk -F'|' -v left="$1" '
-    NR == 1 {
-      line = "|"; sep = "|"
-      for (i = 1; i <= NF; i++) { line = line " " $i " |"; sep = sep (i <= left ? "---|" : "--:|") }
-      print line; print sep; next
-    }
-    { line = "|"; for (i = 1; i <= NF; i++) line = line " " $i " |"; print line }'
-}
-
-tool_versions() {
-  PIPY_VER=-
-  if [[ -x $PIPY ]]; then
-    PIPY_VER=$("$PIPY" -v 2>/dev/null | awk -F' *: *' '
-      $1 == "Version" { v = $2 } $1 == "Commit" { c = $2 } $1 == "Go" { g = $2 }
-      END { printf "%s", v; if (c != "") printf " (commit %s)", c; if (g != "") printf ", %s", g }' || true)
-  fi
-  NGINX_VER=-
-  if has nginx; then NGINX_VER=$(nginx -v 2>&1 | sed 's/^nginx version: //'); fi
-  HAPROXY_VER=-
-  if has haproxy; then HAPROXY_VER=$(haproxy -v 2>&1 | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p' | head -n 1); fi
-  CADDY_VER=-
-  if has caddy; then CADDY_VER=$(caddy version 2>/dev/null | awk '{ print $1 }' | head -n 1); fi
-  WRK_VER=$(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }' || true)
-  CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-  COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || printf -- '-')
-}
-
-# The measured ratio lines, for the text summary and the report.
-write_tables_text() {
-  echo "Results (median of $RUNS run(s); wrk -t1 -cN, ${DURATION}s each)"
-  table_results | print_text
-  echo
-  echo "pipy vs peers (req/s: pipy/peer, p99: peer/pipy; above 1.00x pipy is better)"
-  table_ratios | print_text
-  echo
-  echo "Resources (RSS: server and its children; CPU: % of one core during the c${CONNS[0]} run)"
-  table_resources | print_text
-  if $DO_SCALING; then
-    echo
-    echo "Scaling (http-hello; pipy --spawn=$SPAWN not pinned, wrk pinned to CPU $CLIENT_CPU)"
-    table_scaling | print_text
-  fi
-  echo
-  echo "Targets"
-  table_targets | print_text
-}
-
-# Markdown: the backticks in single quotes are literal on purpose.
-# shellcheck disable=SC2016
-write_report() {
-  local l=${CONNS[0]} date short=false
-  date=$(date -u '+%Y-%m-%d %H:%M UTC')
-  if ((DURATION < 10 || RUNS < 3)); then short=true; fi
-  printf '# Performance\n\n'
-  printf 'Generated by `make bench` (`bench/run.sh`, see [bench/README.md](../bench/README.md)) on %s.\n' "$date"
-  printf 'Do not edit by hand: run the benchmark again.\n\n'
-  printf 'pipy is compared with nginx, HAProxy and Caddy on the same machine, in the same run, with the\n'
-  printf 'same load generator. Each server under test runs as one process (or one worker) with one\n'
-  printf 'thread, pinned to CPU %s; wrk (one thread) is pinned to CPU %s. Ratios matter more than\n' "$SERVER_CPU" "$CLIENT_CPU"
-  printf 'absolute numbers, which depend on the machine and on whatever else runs on it.\n\n'
-  if $short; then
-    printf '> **Short run** (%s s per measurement, %s run(s)): a smoke test of the harness, the numbers\n' "$DURATION" "$RUNS"
-    printf '> are not meaningful. Use the defaults (10 s, 3 runs) on an otherwise idle machine.\n\n'
-  fi
-  printf '## Machine\n\n'
-  printf -- '- CPU: %s, %s CPUs (`nproc`)\n' "${CPU_MODEL:-unknown}" "$(nproc)"
-  printf -- '- kernel: %s\n' "$(uname -sr)"
-  printf -- '- load average before the run: %s\n' "$LOADAVG"
-  printf -- '- pipy: %s, repo commit %s\n' "${PIPY_VER:--}" "$COMMIT"
-  printf -- '- nginx: %s\n' "$NGINX_VER"
-  printf -- '- HAProxy: %s\n' "$HAPROXY_VER"
-  printf -- '- Caddy: %s\n' "$CADDY_VER"
-  printf -- '- wrk: %s\n' "$WRK_VER"
-  printf -- '- bin/pipy: %s bytes (%s), stripped %s bytes (%s)\n\n' "${BIN_BYTES:--}" "$(fmt_bytes "$BIN_BYTES")" \
-    "${STRIPPED_BYTES:--}" "$(fmt_bytes "$STRIPPED_BYTES")"
-  printf '## Settings\n\n'
-  printf -- '- scenarios: %s; servers: %s\n' "${SCENARIOS[*]}" "${SERVERS[*]}"
-  printf -- '- load: `wrk -t1 -cN -d%ss --latency`, N in {%s}, after %s s of warm-up at c%s; %s run(s), median of each value, server order reversed every other run\n' \
-    "$DURATION" "${CONNS[*]}" "$WARMUP" "$l" "$RUNS"
-  printf -- '- cores: server under test on CPU %s, wrk on CPU %s, the proxies'"'"' backend (nginx, 1 worker) on CPU %s\n' \
-    "$SERVER_CPU" "$CLIENT_CPU" "$BACKEND_CPU"
-  printf -- '- pipy: one process, GOMAXPROCS=1; nginx: `worker_processes 1`; HAProxy: `nbthread 1`; Caddy: GOMAXPROCS=1, admin and logs off\n\n'
-  printf '## Scenarios\n\n'
-  printf '| scenario | what | pipy |\n|---|---|---|\n'
-  printf '| http-hello | every request answered `200 Hello!\\n` by the server itself | `test/002-hello/pipy.js` |\n'
-  printf '| tcp-proxy | raw TCP proxy to the nginx backend (nginx `stream`, HAProxy `mode tcp`; Caddy has no TCP proxy: n/a) | `bench/scripts/tcp-proxy.js` |\n'
-  printf '| http-route | HTTP reverse proxy: `/api/*` and `/hello*` routed to two upstream pools of the backend, upstream keep-alive; wrk alternates `GET /api/hello` and `GET /hello` | `bench/scripts/routing.js` |\n\n'
-  printf '## Results\n\n'
-  printf 'Medians; latencies are wrk'"'"'s percentiles (closed loop). errors: socket errors + non-2xx answers.\n\n'
-  table_results | print_md 2
-  printf '\n### pipy vs peers\n\n'
-  printf 'req/s pipy/peer and p99 peer/pipy: above 1.00x pipy is better.\n\n'
-  table_ratios | print_md 2
-  printf '\n### Resources\n\n'
-  printf 'RSS: VmRSS of the server and its children (nginx master + worker), idle = after start-up and\n'
-  printf 'the check requests, after = right after the c%s run. CPU: CPU time of the server during the c%s\n' "$l" "$l"
-  printf 'run, in %% of one core (near 100%%: the server was the bottleneck); CPU us/req: its CPU time per\n'
-  printf 'request. upstream conns: established connections to the backend half-way through the c%s run.\n\n' "$l"
-  table_resources | print_md 2
-  if $DO_SCALING; then
-    printf '\n### Scaling\n\n'
-    printf 'pipy `--spawn=%s` (master + %s workers, each GOMAXPROCS=1) is **not pinned**: its workers share\n' "$SPAWN" "$SPAWN"
-    printf 'the %s CPUs with wrk, which stays pinned to CPU %s. On a 2-CPU machine the second worker mostly\n' "$(nproc)" "$CLIENT_CPU"
-    printf 'takes CPU time from wrk, so this shows the overhead of --spawn more than its scaling.\n\n'
-    table_scaling | print_md 1
-  fi
-  printf '\n## Targets\n\n'
-  printf 'Computed from the numbers above (req/s and RSS after load at c%s).\n\n' "$l"
-  table_targets | print_md 3
-  printf '\n## Notes\n\n'
-  printf -- '- Each proxy keeps its upstream connections alive its own way: nginx and HAProxy reuse idle\n'
-  printf '  connections (about one per concurrent request), Caddy keeps a pool per upstream, pipy'"'"'s\n'
-  printf '  `mux` sends all requests of a pool over one shared, pipelined connection (see upstream conns).\n'
-  printf -- '- The answers differ a little: nginx and Caddy add `Server`, `Date` and `Content-Type`, HAProxy\n'
-  printf '  `content-type`; pipy sends `Connection` and `Content-Length` only. nginx gets\n'
-  printf '  `keepalive_requests 100000000` because pipy never closes a keep-alive connection on its own.\n'
-  printf -- '- pipy runs with `--drain-timeout=1s`, which only shortens its shutdown between measurements\n'
-  printf '  (an idle `mux` upstream session would otherwise hold it for about 10 s).\n'
-  if [[ $BACKEND_CPU == "$CLIENT_CPU" ]]; then
-    printf -- '- The backend and wrk share CPU %s, so in the proxy scenarios the client side can limit the\n' "$CLIENT_CPU"
-    printf '  rate: a server CPU clearly below 100%% means the server under test was not the bottleneck.\n'
-  else
-    printf -- '- A server CPU clearly below 100%% means the server under test was not the bottleneck.\n'
-  fi
-  printf '\n## Reproduce\n\n'
-  printf '```sh\n'
-  printf 'make bench      # = ./build.sh, then bash bench/run.sh\n'
-  printf 'BENCH_DURATION=%s BENCH_RUNS=%s BENCH_WARMUP=%s BENCH_CONNS="%s" \\\n' "$DURATION" "$RUNS" "$WARMUP" "${CONNS[*]}"
-  printf '  BENCH_SCENARIOS="%s" BENCH_SERVERS="%s" bash bench/run.sh\n' "${SCENARIOS[*]}" "${SERVERS[*]}"
-  printf '```\n\n'
-  printf 'Raw wrk output and every measurement of every run: `bench/results/` (not committed).\n'
+# write_meta: run.txt, the settings and the machine (KEY=VALUE; bench/report
+# documents the keys).
+write_meta() {
+  local s v unsupported=() backend=()
+  for s in "${ALL_SCENARIOS[@]}"; do
+    for v in "${ALL_SERVERS[@]}"; do supported "$s" "$v" || unsupported+=("$s/$v"); done
+    if needs_backend "$s"; then backend+=("$s"); fi
+  done
+  {
+    printf 'duration=%s\n' "$DURATION"
+    printf 'runs=%s\n' "$RUNS"
+    printf 'warmup=%s\n' "$WARMUP"
+    printf 'conns=%s\n' "${CONNS[*]}"
+    printf 'scenarios=%s\n' "${SCENARIOS[*]}"
+    printf 'servers=%s\n' "${SERVERS[*]}"
+    printf 'unsupported=%s\n' "${unsupported[*]}"
+    printf 'backend_scenarios=%s\n' "${backend[*]}"
+    printf 'scaling=%s\n' "$DO_SCALING"
+    printf 'spawn=%s\n' "$SPAWN"
+    printf 'server_cpu=%s\n' "$SERVER_CPU"
+    printf 'client_cpu=%s\n' "$CLIENT_CPU"
+    printf 'backend_cpu=%s\n' "$BACKEND_CPU"
+    printf 'nproc=%s\n' "$NCPU"
+    printf 'cpu_model=%s\n' "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+    printf 'kernel=%s\n' "$(uname -sr)"
+    printf 'loadavg=%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+    printf 'commit=%s\n' "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || printf -- '-')"
+    printf 'clk_tck=%s\n' "$(getconf CLK_TCK)"
+  } >"$OUT_DIR/run.txt"
 }
 
 # ----------------------------------------------------------------------------
@@ -1113,6 +841,7 @@ for c in "${CONNS[@]}"; do
 done
 is_pos "$START_TIMEOUT" || die "BENCH_START_TIMEOUT must be a positive integer (seconds)"
 is_pos "$SPAWN" || die "BENCH_SPAWN must be a positive integer"
+is_pos "$STRACE_DURATION" || die "BENCH_STRACE_DURATION must be a positive integer (seconds)"
 ((${#SCENARIOS[@]} > 0)) || die "BENCH_SCENARIOS is empty"
 ((${#SERVERS[@]} > 0)) || die "BENCH_SERVERS is empty"
 for s in "${SCENARIOS[@]}"; do
@@ -1141,7 +870,6 @@ done
 [[ $SERVER_CPU != "$CLIENT_CPU" ]] || log "warning: server and wrk share CPU $SERVER_CPU; numbers will be low"
 
 install_tools
-CLK_TCK=$(getconf CLK_TCK)
 NGINX_HAS_E=false
 if has nginx && nginx -h 2>&1 | grep -q -- '-e filename'; then NGINX_HAS_E=true; fi
 
@@ -1151,6 +879,7 @@ if has flock; then
   flock -n 9 || die "another bench/run.sh is running (lock $STATE/lock)"
 fi
 kill_leftovers
+build_report
 
 # Every port this run will listen on must be free before anything starts.
 busy=()
@@ -1176,13 +905,14 @@ trap 'log terminated; cleanup; exit 143' TERM
 RUNDIR=$STATE/run
 rm -rf "$RUNDIR"
 mkdir -p "$RUNDIR/tmp"
-DATA=$RUNDIR/data
-mkdir -p "$DATA"
+# The results directory: see the Go package doc (go doc ./bench/report)
+# and bench/README.md, Output files.
+mkdir -p "$OUT_DIR"
+rm -rf "$OUT_DIR/raw" "$OUT_DIR/versions"
+rm -f "$OUT_DIR/run.txt" "$OUT_DIR/results.tsv" "$OUT_DIR/latest.txt" "$OUT_DIR/latest.md"
 mkdir -p "$OUT_DIR/raw"
-rm -f "$OUT_DIR"/raw/*.txt
-TSV=$OUT_DIR/results.tsv
-printf 'run\tscenario\tserver\tmetric\tvalue\n' >"$TSV"
-LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+write_meta
+save_versions
 
 if $WANT_PIPY && in_list http-hello "${SCENARIOS[@]}"; then
   hello_script "$(port_of http-hello pipy)"
@@ -1230,10 +960,14 @@ for ((RUN = 1; RUN <= RUNS; RUN++)); do
 done
 
 binary_sizes
-tool_versions
+{
+  printf 'bin_bytes=%s\n' "$BIN_BYTES"
+  printf 'stripped_bytes=%s\n' "$STRIPPED_BYTES"
+  printf 'date=%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+} >>"$OUT_DIR/run.txt"
 echo
-write_tables_text | tee "$OUT_DIR/latest.txt"
-write_report >"$OUT_DIR/latest.md"
+# Prints the tables, writes latest.txt, latest.md and results.tsv.
+"$REPORT" write "$OUT_DIR" || die "cannot write the report from ${OUT_DIR#"$ROOT"/} (see above)"
 if [[ $DOC != none ]]; then
   mkdir -p "$(dirname "$DOC")"
   cp "$OUT_DIR/latest.md" "$DOC"
@@ -1241,7 +975,7 @@ fi
 echo
 doc_note=
 if [[ $DOC != none ]]; then doc_note=" and ${DOC#"$ROOT"/}"; fi
-log "report written to ${OUT_DIR#"$ROOT"/}/latest.md$doc_note (raw wrk output in ${OUT_DIR#"$ROOT"/}/raw/, all measurements in ${TSV#"$ROOT"/})"
+log "report written to ${OUT_DIR#"$ROOT"/}/latest.md$doc_note (raw outputs in ${OUT_DIR#"$ROOT"/}/raw/, all measurements in ${OUT_DIR#"$ROOT"/}/results.tsv)"
 if $FAILED; then
   die "some runs failed (see above)"
 fi

@@ -20,6 +20,10 @@
 #      mean. Exit status 0 if both do, 1 if not (or if the proxy stopped
 #      answering, pipy died or wrk counted errors), 2 on a setup error.
 #
+# The number work (reading /metrics and wrk's output, the CSV, the bands)
+# is done by bench/report, a Go program this script builds first (its
+# soak-sample and soak-summary commands; go doc ./bench/report).
+#
 # Usage:
 #   bash bench/soak.sh                                  # 10 minutes
 #   SOAK_DURATION=30 SOAK_INTERVAL=5 bash bench/soak.sh  # short CI variant
@@ -37,9 +41,11 @@
 #   SOAK_CLIENT_CPU=      pin wrk to this CPU; empty: no pinning
 #   SOAK_RESULTS_DIR=bench/results
 #   SOAK_NO_INSTALL=1     never call apt-get (wrk and curl must be present)
+#   GO=go                 the Go toolchain that builds bench/report
 #
-# Needs Linux, bash, curl, awk and wrk (installed with apt-get when missing
-# and running as root). It only ever stops the processes it started.
+# Needs Linux, bash, curl, Go and wrk (wrk and curl installed with apt-get
+# when missing and running as root). It only ever stops the processes it
+# started.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -75,6 +81,9 @@ fi
 [[ $(uname -s) == Linux ]] || die "Linux only"
 [[ -x $PIPY ]] || die "$PIPY not found: build it first (PIPY_SKIP_UI=1 ./build.sh)"
 [[ -f $EXAMPLE ]] || die "$EXAMPLE not found"
+GO=${GO:-go}
+if ! command -v "$GO" >/dev/null && [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go; fi
+command -v "$GO" >/dev/null || die "Go is needed to build bench/report (set GO=/path/to/go)"
 
 # Tools
 need=()
@@ -120,12 +129,6 @@ WRK_OUT=$RESULTS/soak-$STAMP.wrk.txt
 LOG=$RESULTS/soak-$STAMP.pipy.log
 SUMMARY=$RESULTS/soak-$STAMP.summary.txt
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/pipy-soak.XXXXXX")
-
-# The example with its ports rewritten.
-SCRIPT=$STATE/pipy.js
-sed -e "s/\b6080\b/$PROXY/g" -e "s/\b8080\b/$SVC_A/g" -e "s/\b8081\b/$SVC_B/g" "$EXAMPLE" >"$SCRIPT"
-grep -q "listen($PROXY)" "$SCRIPT" || die "could not rewrite the ports of $EXAMPLE"
-
 PIPY_PID='' WRK_PID=''
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
@@ -142,8 +145,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-version=$("$PIPY" --version 2>/dev/null | awk -F': *' '/^Version +:/ { v = $2 } /^Commit +:/ { c = substr($2, 1, 12) } END { print v " (commit " c ")" }')
-say "pipy $version on $SCRIPT: proxy :$PROXY, services :$SVC_A :$SVC_B, admin :$ADMIN"
+REPORT=$STATE/bench-report
+(cd "$ROOT" && "$GO" build -o "$REPORT" ./bench/report) || die "cannot build bench/report"
+
+# The example with its ports rewritten.
+SCRIPT=$STATE/pipy.js
+sed -e "s/\b6080\b/$PROXY/g" -e "s/\b8080\b/$SVC_A/g" -e "s/\b8081\b/$SVC_B/g" "$EXAMPLE" >"$SCRIPT"
+grep -q "listen($PROXY)" "$SCRIPT" || die "could not rewrite the ports of $EXAMPLE"
+
+version=$("$PIPY" --version 2>/dev/null | sed -n -e 's/^Version *: *//p' -e 's/^Commit *: *\(.\{1,12\}\).*/(commit \1)/p' | tr '\n' ' ')
+say "pipy ${version% } on $SCRIPT: proxy :$PROXY, services :$SVC_A :$SVC_B, admin :$ADMIN"
 unset PIPY_SPAWN # --spawn decides
 pin "${SOAK_SERVER_CPU:-}" "$PIPY" "$SCRIPT" --spawn=1 --admin-port="127.0.0.1:$ADMIN" --log-level=warn \
 	${PIPY_ARGS[@]+"${PIPY_ARGS[@]}"} >"$LOG" 2>&1 &
@@ -162,11 +173,6 @@ WANT="Hello from service $SVC_A"
 got=$(curl -fsS --max-time 5 "$URL") || die "GET $URL failed"
 [[ $got == "$WANT" ]] || die "GET $URL answered '$got', want '$WANT'"
 
-# metric NAME: the worker's value of NAME in the last /metrics answer.
-metric() { awk -v n="$1" '$1 ~ "^"n"\\{worker=\"1\"\\}$" { print $2; f = 1 } END { if (!f) print "" }' <<<"$BODY"; }
-vmrss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status" 2>/dev/null || echo ""; }
-
-echo "elapsed_s,rss_bytes,goroutines,connections,requests_total,master_rss_bytes" >"$CSV"
 say "load: wrk -t1 -c$CONNS -d${DURATION}s $URL; sampling every ${INTERVAL}s into $CSV"
 pin "${SOAK_CLIENT_CPU:-}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency "$URL" >"$WRK_OUT" 2>&1 &
 WRK_PID=$!
@@ -175,20 +181,23 @@ for ((k = 0; ; k++)); do
 	# Sample at START + k * INTERVAL.
 	now=$(date +%s%N)
 	target=$((START + k * INTERVAL * 1000000000))
-	if ((target > now)); then sleep "$(awk -v d=$((target - now)) 'BEGIN { printf "%.3f", d / 1e9 }')"; fi
+	if ((target > now)); then
+		ms=$(((target - now) / 1000000))
+		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+	fi
 	elapsed=$((k * INTERVAL))
 	((elapsed <= DURATION)) || break
 	kill -0 "$PIPY_PID" 2>/dev/null || { tail -n 20 "$LOG" >&2; echo "soak: FAIL: pipy died at ${elapsed}s" >&2; exit 1; }
-	BODY=$(metrics 2>/dev/null) || BODY=
-	rss=$(metric pipy_memory_bytes) gr=$(metric pipy_goroutines)
-	conns=$(metric pipy_connections) reqs=$(metric pipy_http_requests_total)
-	if [[ -z $rss || -z $gr ]]; then
+	metrics >"$STATE/metrics.txt" 2>/dev/null || : >"$STATE/metrics.txt"
+	# Appends a CSV row (the header first) and prints it; 3: no worker figures.
+	srs=0
+	"$REPORT" soak-sample "$CSV" "$elapsed" "$STATE/metrics.txt" "/proc/$PIPY_PID/status" 2>"$STATE/sample.err" || srs=$?
+	if ((srs == 3)); then
 		echo "soak: WARNING: no worker metrics at ${elapsed}s" >&2
-		continue
+	elif ((srs != 0)); then
+		cat "$STATE/sample.err" >&2
+		die "cannot record the sample at ${elapsed}s"
 	fi
-	echo "$elapsed,$rss,$gr,$conns,$reqs,$(vmrss "$PIPY_PID")" >>"$CSV"
-	printf 'soak: %5ss  rss %6.1f MiB  goroutines %5s  connections %4s  requests %s\n' \
-		"$elapsed" "$(awk -v b="$rss" 'BEGIN { print b / 1048576 }')" "$gr" "$conns" "$reqs"
 done
 wait "$WRK_PID" || true
 WRK_PID=
@@ -199,57 +208,18 @@ kill -0 "$PIPY_PID" 2>/dev/null || { echo "soak: FAIL: pipy died" >&2; status=1;
 got=$(curl -fsS --max-time 5 "$URL" 2>/dev/null || true)
 [[ $got == "$WANT" ]] || { echo "soak: FAIL: after the load GET $URL answered '$got'" >&2; status=1; }
 
-# wrk's figures
-reqs=$(awk '/requests in/ { print $1 }' "$WRK_OUT")
-rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WRK_OUT")
-sock=$(awk '/Socket errors:/ { sub(/.*Socket errors: /, ""); print }' "$WRK_OUT")
-non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$WRK_OUT")
-[[ -n $reqs ]] || { echo "soak: FAIL: wrk reported nothing:" >&2; cat "$WRK_OUT" >&2; status=1; }
-if [[ -n $sock || -n $non2xx ]]; then
-	echo "soak: FAIL: wrk counted errors: socket errors: ${sock:-none}; non-2xx: ${non2xx:-0}" >&2
-	status=1
-fi
 
-# Summary over the samples taken at WARMUP seconds or later.
-summary() {
-	awk -F, -v warm="$WARMUP" -v tol="$TOLERANCE" '
-		NR == 1 || $1 < warm { next }
-		{
-			n++
-			for (c = 2; c <= 3; c++) {
-				v = $c + 0; sum[c] += v
-				if (n == 1 || v < min[c]) min[c] = v
-				if (n == 1 || v > max[c]) max[c] = v
-			}
-		}
-		END {
-			if (n < 2) { print "too few samples after the warm-up: " n; exit 3 }
-			name[2] = "RSS (MiB)"; name[3] = "goroutines"; div[2] = 1048576; div[3] = 1
-			bad = 0
-			printf "%-12s %10s %10s %10s %9s %9s  %s\n", "", "min", "max", "mean", "min-mean", "max-mean", "within +-" tol "%"
-			for (c = 2; c <= 3; c++) {
-				mean = sum[c] / n
-				lo = (min[c] - mean) * 100 / mean; hi = (max[c] - mean) * 100 / mean
-				ok = (lo >= -tol && hi <= tol)
-				if (!ok) bad = 1
-				fmt = (c == 2) ? "%-12s %10.1f %10.1f %10.1f %8.1f%% %8.1f%%  %s\n" : "%-12s %10d %10d %10.1f %8.1f%% %8.1f%%  %s\n"
-				printf fmt, name[c], min[c] / div[c], max[c] / div[c], mean / div[c], lo, hi, ok ? "yes" : "NO"
-			}
-			printf "samples: %d after the warm-up of %ds\n", n, warm
-			exit bad
-		}' "$CSV"
-}
+# The summary over the samples taken at WARMUP seconds or later, and wrk's
+# figures; bench/report says FAIL (exit 1) if RSS or goroutines left the
+# band, if there are too few samples or if wrk counted errors.
 srs=0
-table=$(summary) || srs=$?
-{
-	echo "soak of $(basename "$PIPY") on test/004-http-proxy: ${DURATION}s, wrk -t1 -c$CONNS, a sample every ${INTERVAL}s"
-	echo "wrk: ${reqs:-?} requests, ${rps:-?} req/s, socket errors: ${sock:-none}, non-2xx: ${non2xx:-0}"
-	echo "$table"
-	echo "csv: $CSV"
-} >"$SUMMARY"
+"$REPORT" soak-summary -warmup "$WARMUP" -tolerance "$TOLERANCE" \
+	-title "soak of $(basename "$PIPY") on test/004-http-proxy: ${DURATION}s, wrk -t1 -c$CONNS, a sample every ${INTERVAL}s" \
+	"$CSV" "$WRK_OUT" >"$SUMMARY" 2>"$STATE/summary.err" || srs=$?
 cat "$SUMMARY"
+cat "$STATE/summary.err" >&2
 if ((srs != 0)); then
-	echo "soak: FAIL: RSS or goroutines left the +-$TOLERANCE% band around their post-warm-up mean (or too few samples)" >&2
+	if ((srs != 1)); then echo "soak: FAIL: cannot judge the run (see above)" >&2; fi
 	status=1
 fi
 if ((status == 0)); then say "PASS"; else say "FAIL (see $LOG, $WRK_OUT)"; fi
