@@ -3,8 +3,10 @@ package test
 // TestMain decides which pipy binary the end-to-end tests run, so that they
 // never test a stale one by accident:
 //
-//   - PIPY_BIN set: that binary (made absolute; the run fails at once if it
-//     is missing). This is how to test a race-built binary, or another pipy.
+//   - PIPY_BIN set: that binary (the run fails at once if it is missing; a
+//     relative path is taken from test/, where `go test` runs the tests, so
+//     give an absolute one). This is how to test a race-built binary, or
+//     another pipy.
 //   - otherwise: ./cmd/pipy is built into a temporary directory, with the
 //     flags of build.sh except stripping (-trimpath, CGO_ENABLED=0, version,
 //     commit and date stamped from git). The console UI bundle is built too
@@ -115,7 +117,7 @@ func binaryUnderTest() (bin string, cleanup func(), err error) {
 		}
 		st, err := os.Stat(bin)
 		if err != nil {
-			return "", cleanup, fmt.Errorf("PIPY_BIN=%s: %v", env, err)
+			return "", cleanup, fmt.Errorf("PIPY_BIN=%s: %v (a relative path is taken from test/: give an absolute one)", env, err)
 		}
 		if st.IsDir() || st.Mode()&0o111 == 0 {
 			return "", cleanup, fmt.Errorf("PIPY_BIN=%s is not an executable file", env)
