@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"testing"
 )
 
@@ -24,13 +25,26 @@ func TestSendRecvWithFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lf, _ := ln.(*net.TCPListener).File()
+	lf, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln.Close()
-	defer lf.Close()
 
-	go func() {
-		a.Send(&Message{Type: Stats, Stats: &WorkerStat{PID: 7, Requests: 3, Pipelines: []PipelineStat{{Name: "/p.js [x]", Active: 1}}}})
-		a.Send(&Message{Type: Reload, Listeners: []string{ln.Addr().String()}}, lf)
+	// Send reads lf's descriptor, so lf is closed only after the sender is
+	// done. Receiving the message is no such guarantee: the socket is no
+	// synchronisation that the os package (or the race detector) knows of.
+	var sender sync.WaitGroup
+	var sendErr error
+	sender.Go(func() {
+		sendErr = a.Send(&Message{Type: Stats, Stats: &WorkerStat{PID: 7, Requests: 3, Pipelines: []PipelineStat{{Name: "/p.js [x]", Active: 1}}}})
+		if sendErr == nil {
+			sendErr = a.Send(&Message{Type: Reload, Listeners: []string{ln.Addr().String()}}, lf)
+		}
+	})
+	defer func() {
+		sender.Wait()
+		lf.Close()
 	}()
 	m, files, err := b.Recv()
 	if err != nil || m.Type != Stats || m.Stats.PID != 7 || m.Stats.Requests != 3 || m.Stats.Pipelines[0].Active != 1 || len(files) != 0 {
@@ -39,6 +53,10 @@ func TestSendRecvWithFiles(t *testing.T) {
 	m, files, err = b.Recv()
 	if err != nil || m.Type != Reload || len(files) != 1 || m.Listeners[0] != ln.Addr().String() {
 		t.Fatalf("second: %+v %v %v", m, files, err)
+	}
+	sender.Wait()
+	if sendErr != nil {
+		t.Fatalf("send: %v", sendErr)
 	}
 	// The received descriptor is a working listening socket.
 	ln2, err := net.FileListener(files[0])

@@ -2,7 +2,7 @@ package test
 
 // TestBrowserConsole runs the web console's browser tests (test/browser, a
 // Node script driving Debian's headless Chromium with playwright-core) against
-// bin/pipy. See test/browser/README.md.
+// the binary under test. See test/browser/README.md.
 //
 // Requirements, installed here when possible:
 //   - /usr/bin/chromium: `apt-get install -y chromium` when running as root,
@@ -10,8 +10,9 @@ package test
 //   - node >= 20 and npm (needed by ./build.sh for the console UI anyway);
 //   - test/browser/node_modules: `npm ci` when missing.
 //
-// A binary without the console (no --gui-port in --help) or without the UI
-// bundle makes the test fail, not skip.
+// A binary without the console (no --gui-port in --help) makes the test
+// fail; one without the UI bundle (built without npm, or with PIPY_SKIP_UI)
+// makes it skip, saying so.
 
 import (
 	"bufio"
@@ -44,6 +45,7 @@ func TestBrowserConsole(t *testing.T) {
 	if !strings.Contains(string(help), "--gui-port") {
 		t.Fatalf("%s --help does not mention --gui-port: the web console is missing from this binary (rebuild with ./build.sh)", bin)
 	}
+	requireConsoleUI(t)
 
 	ensureChromium(t)
 	node := ensureNode(t)

@@ -14,7 +14,7 @@ import (
 
 // 014-exec: port 6080 proxies to 8080 (retrying every second) and starts a
 // child pipy (../../bin/pipy mock.js) serving 8080 on the first connection.
-// The example runs from test/014-exec, so the child is <repo>/bin/pipy.
+// The test runs a copy of the example whose child is the binary under test.
 func TestExample014Exec(t *testing.T) {
 	requirePortsFree(t, 6080, 8080)
 	// Whatever happens, leave no child listening on 8080.
@@ -26,7 +26,8 @@ func TestExample014Exec(t *testing.T) {
 			}
 		}
 	})
-	p := startScript(t, examplePath(t, "014-exec"), 6080)
+	script := copyExample(t, "014-exec", "'../../bin/pipy mock.js'", "'"+pipyBin(t)+" mock.js'")
+	p := startScript(t, script, 6080)
 	parent := p.cmd.Process.Pid
 	const refused = "cannot connect to 127.0.0.1:8080"
 	const childListening = "Listening on 0.0.0.0:8080"

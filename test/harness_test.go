@@ -1,8 +1,12 @@
-// Package test holds end-to-end tests that run the pipy binary (bin/pipy)
-// on the example scripts and on small scripts of their own.
+// Package test holds end-to-end tests that run the pipy binary on the
+// example scripts and on small scripts of their own.
+//
+// The binary is built by TestMain into a temporary directory, or named by
+// PIPY_BIN (main_test.go says how, and how to catch data races in a
+// race-built binary); tests reach it through pipyBin. So `go test ./test/`
+// works on a fresh clone and always tests the current source.
 //
 // The examples listen on fixed ports, so no test here may call t.Parallel.
-// Build the binary first (./build.sh or `make test`).
 package test
 
 import (
@@ -41,29 +45,11 @@ const (
 // repoRoot returns the repository root: the parent of the test/ directory.
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	wd, err := os.Getwd() // `go test` runs in the package directory (test/)
+	root, err := findRepoRoot()
 	if err != nil {
-		t.Fatalf("getwd: %v", err)
+		t.Fatal(err)
 	}
-	if filepath.Base(wd) != "test" {
-		t.Fatalf("tests must run in <repo>/test, working directory is %s", wd)
-	}
-	return filepath.Dir(wd)
-}
-
-// pipyBin returns the absolute path of bin/pipy, failing if it is missing.
-// PIPY_BIN, when set, names another binary to test (e.g. the original pipy).
-func pipyBin(t testing.TB) string {
-	t.Helper()
-	bin := filepath.Join(repoRoot(t), "bin", "pipy")
-	if env := os.Getenv("PIPY_BIN"); env != "" {
-		bin = env
-	}
-	st, err := os.Stat(bin)
-	if err != nil || st.IsDir() {
-		t.Fatalf("%s not found: run ./build.sh first", bin)
-	}
-	return bin
+	return root
 }
 
 // examplePath returns the absolute path of test/<name>/pipy.js.
@@ -74,6 +60,39 @@ func examplePath(t testing.TB, name string) string {
 		t.Fatalf("example script missing: %v", err)
 	}
 	return p
+}
+
+// copyExample copies the files of the example test/<name> into a temporary
+// directory, replacing in its pipy.js each old string of oldNew (old, new,
+// old, new...) by the new one, and returns the copy's pipy.js. It fails if
+// an old string is not in the script, so a changed example is noticed.
+func copyExample(t testing.TB, name string, oldNew ...string) string {
+	t.Helper()
+	src := filepath.Dir(examplePath(t, name))
+	dst, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatalf("temp dir: %v", err)
+	}
+	dst = filepath.Join(dst, name)
+	if err := copyTree(src, dst); err != nil {
+		t.Fatalf("copying example %s: %v", name, err)
+	}
+	script := filepath.Join(dst, "pipy.js")
+	b, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for i := 0; i+1 < len(oldNew); i += 2 {
+		if !strings.Contains(text, oldNew[i]) {
+			t.Fatalf("example %s/pipy.js no longer contains %q: update the test", name, oldNew[i])
+		}
+		text = strings.ReplaceAll(text, oldNew[i], oldNew[i+1])
+	}
+	if err := os.WriteFile(script, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return script
 }
 
 // writeScript writes text to <tempdir>/<name>, replacing every "PORT" by
@@ -242,7 +261,7 @@ type pipyProc struct {
 	waitErr  error
 }
 
-// startPipy starts bin/pipy with args (without waiting for anything). The
+// startPipy starts the pipy binary under test with args (without waiting for anything). The
 // process is always killed at cleanup, and its output is logged if the test
 // failed.
 func startPipy(t *testing.T, args ...string) *pipyProc {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,17 +18,35 @@ import (
 	"github.com/pipy-go/pipy/logging"
 )
 
-func newTestWorker(t *testing.T) (*Worker, *bytes.Buffer) {
+// newTestWorker returns a worker logging at debug level into the returned
+// buffer.
+func newTestWorker(t *testing.T) (*Worker, *syncBuffer) {
 	t.Helper()
-	var buf bytes.Buffer
-	out := logging.NewOutput(&lockedWriter{w: &buf})
+	buf := &syncBuffer{}
+	out := logging.NewOutput(buf)
 	w := New(Options{}, logging.New(out, hclog.Debug), out)
-	return w, &buf
+	return w, buf
 }
 
-type lockedWriter struct{ w io.Writer }
+// syncBuffer is a bytes.Buffer that the worker's goroutines may write while
+// the test reads it: every method holds mu.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
 
-func (l *lockedWriter) Write(p []byte) (int, error) { return l.w.Write(p) }
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 func writeScript(t *testing.T, src string) string {
 	t.Helper()
