@@ -2,7 +2,7 @@
 #
 #   make run     build, then serve a copy of test/002-hello (playground/) on port 6080,
 #                with the web console on http://127.0.0.1:6060/
-#   make test    build, then go vet + go test (end-to-end tests run bin/pipy)
+#   make test    build, then go vet + go test (the end-to-end tests run the bin/pipy just built)
 #   make bench   build, then compare pipy with nginx, HAProxy and Caddy; writes docs/performance.md (bench/README.md)
 #   make package build, then a deb and an rpm in dist/ (packaging/nfpm/README.md)
 #   make release cross-compiled archives + SHA256SUMS in dist/ (packaging/nfpm/README.md)
@@ -26,7 +26,7 @@ run: build
 # go.mod): ./... at the root skips it, so vet and test it from its directory.
 test: build
 	$(GO) vet ./...
-	$(GO) test -count=1 $(TESTFLAGS) ./...
+	PIPY_BIN=$(CURDIR)/bin/pipy $(GO) test -count=1 $(TESTFLAGS) ./...
 	cd packaging/k8s && $(GO) vet ./... && $(GO) test -count=1 $(TESTFLAGS) ./...
 
 bench: build

@@ -1,12 +1,6 @@
-// Package test holds end-to-end tests that run the pipy binary on the
-// example scripts and on small scripts of their own.
-//
-// The binary is built by TestMain into a temporary directory, or named by
-// PIPY_BIN (main_test.go says how, and how to catch data races in a
-// race-built binary); tests reach it through pipyBin. So `go test ./test/`
-// works on a fresh clone and always tests the current source.
-//
-// The examples listen on fixed ports, so no test here may call t.Parallel.
+// The harness of the end-to-end tests: the binary, free ports, processes
+// and their output, clients.
+
 package test
 
 import (
