@@ -21,6 +21,7 @@ import (
 
 	"github.com/pipy-go/pipy/console"
 	"github.com/pipy-go/pipy/filters"
+	"github.com/pipy-go/pipy/ipc"
 	"github.com/pipy-go/pipy/logging"
 	"github.com/pipy-go/pipy/master"
 	"github.com/pipy-go/pipy/scripts"
@@ -125,10 +126,10 @@ func parseArgs(args []string) (*options, error) {
 				return nil, err
 			}
 			o.spawn, o.spawnSet = n, true
-		case "--worker":
-			n, err := strconv.Atoi(val)
-			if err != nil || n < 1 {
-				return nil, fmt.Errorf("invalid worker slot: %s", val)
+		case ipc.WorkerFlag:
+			n, err := ipc.ParseSlot(val)
+			if err != nil {
+				return nil, err
 			}
 			o.worker = n
 		case "--drain-timeout":
@@ -295,12 +296,7 @@ func run(args []string) int {
 	w := worker.New(worker.Options{ReusePort: o.reusePort}, log, out)
 
 	if o.worker > 0 {
-		var addrs []string
-		if v := os.Getenv(master.EnvListeners); v != "" {
-			addrs = strings.Split(v, ",")
-		}
-		return w.RunChild(worker.ChildOptions{Script: abs, DrainTimeout: o.drainTimeout, Listeners: addrs,
-			Root: os.Getenv(master.EnvRoot), Module: os.Getenv(master.EnvModule)})
+		return w.RunChild(o.worker, worker.ServeOptions{DrainTimeout: o.drainTimeout})
 	}
 	if o.spawn > 0 && !o.verify {
 		args := []string{abs, "--log-level=" + o.logLevel, "--drain-timeout=" + o.drainTimeout.String()}
