@@ -312,7 +312,8 @@ func run(args []string) int {
 		}
 		return master.Run(master.Options{
 			Script: script, Root: mroot, GUIAddr: o.guiAddr, Workers: o.spawn, ReusePort: o.reusePort, DrainTimeout: o.drainTimeout,
-			PIDFile: o.pidFile, AdminAddr: o.adminAddr, WorkerArgs: args, Log: log, Output: out,
+			PIDFile: o.pidFile, AdminAddr: o.adminAddr, Log: log, Output: out,
+			Launcher:   &master.ProcessLauncher{Args: args, Output: out},
 			WatchFiles: o.watch,
 		})
 	}
