@@ -1,32 +1,21 @@
-// Package master runs pipy as a master process with N worker processes. The
-// master owns what must outlive a worker or a binary: the listening sockets
-// (kept in tableflip's file set, so a binary upgrade inherits them), the
-// worker set, aggregated stats and the admin endpoint. It never runs script
-// callbacks for traffic; workers do, each on its own copy of the sockets.
-//
-// It imports filters (sockets), scripts (to learn a script's listen
-// addresses), ipc (the wire to workers) and logging.
 package master
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/cloudflare/tableflip"
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
 
 	"github.com/pipy-go/pipy/filters"
-	"github.com/pipy-go/pipy/ipc"
 	"github.com/pipy-go/pipy/logging"
 	"github.com/pipy-go/pipy/scripts"
 )
@@ -38,50 +27,66 @@ type Options struct {
 	// script's directory. With Root and no Script, the workers start with
 	// no program until one is started from the console.
 	Root         string
-	Workers      int           // number of worker processes
+	Workers      int           // number of worker slots (1 without --spawn)
 	ReusePort    bool          // --reuse-port (per-listen default)
-	DrainTimeout time.Duration // how long draining workers may take
-	PIDFile      string        // written once the master is ready
-	AdminAddr    string        // host:port of /metrics and /status, or ""
+	DrainTimeout time.Duration // how long SIGTERM, SIGQUIT and an upgrade wait for sessions
+	PIDFile      string        // written once the master is ready, removed when it stops
+	AdminAddr    string        // host:port of /metrics, /status and /ready, or ""
 	WatchFiles   bool          // reload when the script or its modules change
-	// GUIAddr is the host:port of the web console, or "". Its root is the
-	// script's directory; it starts and stops programs on every worker.
+	// GUIAddr is the host:port of the web console, or "". It serves Root
+	// (or the script's directory) and starts and stops programs on every
+	// worker.
 	GUIAddr string
-	// WorkerArgs are the command-line arguments a worker gets (the script
-	// and the options that matter to it); the master adds --worker=<slot>.
-	WorkerArgs []string
-	Log        hclog.Logger
-	Output     *logging.Output
+	// Launcher starts the workers: a ProcessLauncher for --spawn, one
+	// that runs the worker in this process otherwise.
+	Launcher Launcher
+	Log      hclog.Logger
+	Output   *logging.Output
 }
 
-// Master supervises the workers.
+// Master supervises the workers. Its loop (run) owns the worker set and the
+// program; the console and the admin endpoint read them under mu.
 type Master struct {
 	opts Options
+	env  *env
 	log  hclog.Logger
-	upg  *tableflip.Upgrader
+	upg  upgrader
 
-	mu       sync.Mutex
-	listens  []*filters.ListenSpec
-	sockets  map[string][]*os.File // listen address -> one socket per slot (or one shared)
-	workers  []*workerProc
-	stopping bool
-	exits    chan *workerProc
-	files    []string // module files of the last loaded program
-	// root is the script's directory, module the running root module of
-	// it ("/pipy.js"), "" after the console stopped the program.
+	mu      sync.Mutex
+	slots   []*slot
+	sockets map[string][]*os.File // listen address -> one socket per slot, or one shared
+	// root is the directory of the program's modules, module the running
+	// root module of it ("/pipy.js"), "" when the console stopped it.
 	root, module string
-	prog         *filters.Program // the last loaded program (for graphs)
-	requests     chan controlRequest
+	prog         *filters.Program // the last loaded program, for the console's graphs
+	files        []string         // module files of the last loaded program, for --watch-config-file
+	serving      bool             // started and not yet stopping: /ready says yes
+	stopping     bool
+
+	exits    chan exitEvent
+	restarts chan *slot          // slots whose back-off delay is over
+	requests chan controlRequest // from the console
+	wake     chan struct{}       // a worker became ready
+	quit     chan struct{}       // closed when run returns
+	closers  []io.Closer         // console and admin listeners
 }
 
-// sharedSocket reports whether all workers share one socket per address
-// (no load-balancing SO_REUSEPORT on this OS).
-var sharedSocket = !reusePortBalances
+// exitEvent reports that the process of a slot has ended.
+type exitEvent struct {
+	slot *slot
+	proc Process
+}
 
-// Run runs the master until it is stopped and returns the exit status.
-func Run(opts Options) int {
-	m := &Master{opts: opts, log: opts.Log, sockets: map[string][]*os.File{}, exits: make(chan *workerProc, 16),
-		requests: make(chan controlRequest)}
+// Run runs a master until it stops and returns the exit status.
+func Run(opts Options) int { return newMaster(opts, osEnv()).run() }
+
+func newMaster(opts Options, e *env) *Master {
+	if opts.Workers < 1 {
+		opts.Workers = 1
+	}
+	m := &Master{opts: opts, env: e, log: opts.Log, sockets: map[string][]*os.File{},
+		exits: make(chan exitEvent), restarts: make(chan *slot), requests: make(chan controlRequest),
+		wake: make(chan struct{}, 1), quit: make(chan struct{})}
 	m.root, m.module = filepath.Dir(opts.Script), "/"+filepath.Base(opts.Script)
 	if opts.Root != "" {
 		m.root, m.module = opts.Root, ""
@@ -91,419 +96,370 @@ func Run(opts Options) int {
 			}
 		}
 	}
-	if sharedSocket {
+	for i := 1; i <= opts.Workers; i++ {
+		m.slots = append(m.slots, newSlot(m, i))
+	}
+	return m
+}
+
+func (m *Master) run() int {
+	defer close(m.quit)
+	defer func() {
+		for _, c := range m.closers {
+			c.Close()
+		}
+	}()
+	if m.opts.Launcher == nil {
+		m.log.Error("[master] no launcher for the workers")
+		return 1
+	}
+	if sharedSocket && m.opts.Workers > 1 {
 		m.log.Warn("[master] this OS has no load-balancing SO_REUSEPORT: all workers accept on one shared socket per port")
 	}
-	upg, err := tableflip.New(tableflip.Options{PIDFile: opts.PIDFile, UpgradeTimeout: 60 * time.Second})
+	upg, err := m.env.newUpgrader(m.opts.PIDFile)
 	if err != nil {
-		m.log.Error(fmt.Sprintf("[master] cannot set up socket inheritance: %v", err))
+		m.log.Error("[master] " + err.Error())
 		return 1
 	}
 	defer upg.Stop()
 	m.upg = upg
+	sigs, stopSignals := m.env.signals()
+	defer stopSignals()
 
-	specs, err := m.learn(m.module)
+	specs, err := m.learn(m.currentModule())
 	if err != nil {
-		if opts.GUIAddr == "" {
+		if m.opts.GUIAddr == "" {
 			return 1
 		}
 		// The console stays up so the script can be fixed and started
 		// from the browser.
 		m.log.Warn("[gui] the script did not start: fix it in the console and run it again")
-		m.module = ""
+		m.setModule("")
 	}
 	if err := m.openSockets(specs); err != nil {
 		m.log.Error(err.Error())
 		return 1
 	}
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTSTP, syscall.SIGUSR2)
-	signal.Ignore(syscall.SIGPIPE)
-
-	for i := 0; i < opts.Workers; i++ {
-		w := &workerProc{m: m, slot: i + 1}
-		m.workers = append(m.workers, w)
-		if err := w.start(); err != nil {
-			m.log.Error(fmt.Sprintf("[master] cannot start worker %d: %v", w.slot, err))
+	for _, s := range m.slots {
+		if err := s.start(); err != nil {
+			m.log.Error("[master] " + err.Error())
 			m.stopAll()
 			return 1
 		}
 	}
-	if !m.waitReady(30 * time.Second) {
-		m.log.Error("[master] workers did not become ready")
+	pending, stop, ok := m.waitReady(sigs)
+	if !ok {
 		m.stopAll()
 		return 1
 	}
-	if opts.GUIAddr != "" {
-		if err := m.serveGUI(opts.GUIAddr); err != nil {
-			m.log.Error(fmt.Sprintf("[gui] %v", err))
+	if stop != nil {
+		// Asked to stop while starting: the workers may serve already.
+		return m.shutdown(stop, sigs)
+	}
+	if m.opts.GUIAddr != "" {
+		if err := m.serveConsole(m.opts.GUIAddr); err != nil {
+			m.log.Error("[gui] " + err.Error())
 			m.stopAll()
 			return 1
 		}
 	}
-	if opts.AdminAddr != "" {
-		if err := m.serveAdmin(opts.AdminAddr); err != nil {
-			m.log.Error(fmt.Sprintf("[master] admin port: %v", err))
+	if m.opts.AdminAddr != "" {
+		if err := m.serveAdmin(m.opts.AdminAddr); err != nil {
+			m.log.Error("[master] admin port: " + err.Error())
 			m.stopAll()
 			return 1
 		}
 	}
 	if err := upg.Ready(); err != nil {
-		m.log.Error(fmt.Sprintf("[master] %v", err))
+		m.log.Error("[master] " + err.Error())
 	}
-	m.log.Info(fmt.Sprintf("[master] %d worker(s) ready, pid %d", opts.Workers, os.Getpid()))
+	m.mu.Lock()
+	m.serving = true
+	m.mu.Unlock()
+	m.log.Info(fmt.Sprintf("[master] %d worker(s) ready, pid %d", m.opts.Workers, os.Getpid()))
 	changed := make(chan struct{}, 1)
-	if opts.WatchFiles {
-		stop := make(chan struct{})
-		defer close(stop)
-		go scripts.Watch(stop, func() []string {
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			return m.files
-		}, func() {
+	if m.opts.WatchFiles {
+		unwatch := make(chan struct{})
+		defer close(unwatch)
+		go scripts.Watch(unwatch, m.moduleFiles, func() {
 			select {
 			case changed <- struct{}{}:
 			default:
 			}
 		})
 	}
-	return m.loop(sigs, changed)
+	return m.loop(sigs, changed, pending)
 }
 
-// learn loads the script without starting it, to find its listen addresses.
-func (m *Master) learn(module string) ([]*filters.ListenSpec, error) {
-	// What the script logs while loading is kept back: the workers log it
-	// again when they load, unless the load fails here.
-	var held bytes.Buffer
-	heldOut := logging.NewOutput(&held)
-	env := &filters.Env{Loop: filters.NewLoop(), Log: logging.New(heldOut, m.log.GetLevel()), Print: heldOut.Line}
-	m.mu.Lock()
-	root := m.root
-	m.mu.Unlock()
-	if module == "" {
-		return nil, nil // stopped from the console
-	}
-	prog, err := scripts.LoadModule(root, module, env)
-	if err != nil {
-		for _, line := range strings.Split(strings.TrimRight(held.String(), "\n"), "\n") {
-			if line != "" {
-				m.opts.Output.Line(line)
-			}
-		}
-		m.log.Error(err.Error())
-		var le *scripts.LoadError
-		if errors.As(err, &le) {
-			for _, d := range le.Detail {
-				m.log.Error(d)
-			}
-		}
-		return nil, err
-	}
-	m.mu.Lock()
-	m.files = scripts.ModuleFiles(prog)
-	m.prog = prog
-	m.mu.Unlock()
-	var specs []*filters.ListenSpec
-	for _, p := range prog.Pipelines() {
-		if p.Kind == filters.ListenPipeline {
-			if p.Listen.Port == 0 {
-				m.log.Warn(fmt.Sprintf("[master] listen on port 0 (%s) gives each worker its own port", p.Listen.Addr()))
-				continue
-			}
-			specs = append(specs, p.Listen)
-		}
-	}
-	return specs, nil
-}
-
-// socketName is the name of a socket in tableflip's inherited file set.
-func socketName(addr string, slot int) string { return fmt.Sprintf("pipy-listen:%s#%d", addr, slot) }
-
-// openSockets makes sure every address has its sockets, taking inherited
-// ones (after an upgrade) before opening new ones, and closes sockets of
-// addresses no longer declared.
-func (m *Master) openSockets(specs []*filters.ListenSpec) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := m.opts.Workers
-	if sharedSocket {
-		n = 1
-	}
-	want := map[string]bool{}
-	for _, spec := range specs {
-		addr := spec.Addr()
-		want[addr] = true
-		if len(m.sockets[addr]) == n {
-			continue
-		}
-		files := make([]*os.File, n)
-		for slot := 0; slot < n; slot++ {
-			name := socketName(addr, slot)
-			f, err := m.upg.Fds.File(name)
-			if err != nil {
-				return fmt.Errorf("[master] inherited socket %s: %w", addr, err)
-			}
-			if f != nil && !listening(f) {
-				// Inherited from a master that had stopped listening on it.
-				f.Close()
-				f = nil
-			}
-			if f == nil && slot == 0 && !m.opts.ReusePort && !sharedSocket {
-				// Our sockets share the port with each other (SO_REUSEPORT);
-				// make sure nobody else holds it, unless --reuse-port asks
-				// for sharing.
-				probe, err := filters.ListenTCP(spec, false)
-				if err != nil {
-					return fmt.Errorf("cannot listen on %s: %w", addr, err)
-				}
-				probe.Close()
-			}
-			if f == nil {
-				ln, err := filters.ListenTCP(spec, !sharedSocket)
-				if err != nil {
-					return fmt.Errorf("cannot listen on %s: %w", addr, err)
-				}
-				f, err = socketFile(ln.(*net.TCPListener), name)
-				ln.Close()
-				if err != nil {
-					return fmt.Errorf("cannot listen on %s: %w", addr, err)
-				}
-				if err := m.upg.Fds.AddFile(name, f); err != nil {
-					return fmt.Errorf("[master] %w", err)
-				}
-			}
-			files[slot] = f
-		}
-		m.sockets[addr] = files
-		m.log.Info("[listener] Listening on " + addr)
-	}
-	for addr, files := range m.sockets {
-		if !want[addr] {
-			// Shut the socket itself down: tableflip and the workers hold
-			// other descriptors of it, which would keep it accepting.
-			for _, f := range files {
-				shutdownSocket(f)
-				f.Close()
-			}
-			delete(m.sockets, addr)
-			m.log.Info("[listener] Stopped listening on " + addr)
-		}
-	}
-	m.listens = specs
-	return nil
-}
-
-// socketsFor returns the slot's socket of every address, with their names.
-func (m *Master) socketsFor(slot int) ([]string, []*os.File) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var addrs []string
-	for a := range m.sockets {
-		addrs = append(addrs, a)
-	}
-	sort.Strings(addrs)
-	var files []*os.File
-	for _, a := range addrs {
-		fs := m.sockets[a]
-		files = append(files, fs[min(slot-1, len(fs)-1)])
-	}
-	return addrs, files
-}
-
-func (m *Master) waitReady(timeout time.Duration) bool {
-	deadline := time.After(timeout)
-	for {
-		all := true
-		for _, w := range m.workers {
-			if !w.isReady() {
-				all = false
-			}
-		}
-		if all {
-			return true
-		}
+// waitReady waits until every worker has sent Ready. It gives up when one
+// exits or after the ready timeout. Signals that arrive meanwhile are kept
+// for the loop, except one to stop, which ends the wait (stop is then set).
+func (m *Master) waitReady(sigs <-chan os.Signal) (pending []os.Signal, stop os.Signal, ok bool) {
+	deadline := time.After(m.env.readyTimeout)
+	for !m.allReady() {
 		select {
-		case w := <-m.exits:
-			m.log.Error(fmt.Sprintf("[master] worker %d exited during start-up (%s)", w.slot, w.exitText()))
-			return false
+		case e := <-m.exits:
+			m.log.Error(fmt.Sprintf("[master] worker %d exited during start-up (%s)", e.slot.id, e.proc.ExitStatus()))
+			m.log.Error("[master] workers did not become ready")
+			return nil, nil, false
+		case <-m.wake:
 		case <-deadline:
-			return false
-		case <-time.After(20 * time.Millisecond):
+			m.log.Error("[master] workers did not become ready", "timeout", m.env.readyTimeout)
+			return nil, nil, false
+		case sig := <-sigs:
+			if stops(sig) {
+				return pending, sig, true
+			}
+			pending = append(pending, sig)
 		}
+	}
+	return pending, nil, true
+}
+
+func (m *Master) allReady() bool {
+	for _, s := range m.slots {
+		if !s.isReady() {
+			return false
+		}
+	}
+	return true
+}
+
+// poke wakes waitReady.
+func (m *Master) poke() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
 	}
 }
 
-// loop handles signals, worker exits and upgrades until the master stops.
-func (m *Master) loop(sigs chan os.Signal, changed <-chan struct{}) int {
+// loop handles signals, worker exits, console requests and upgrades until
+// the master stops. pending are signals that came during start-up.
+func (m *Master) loop(sigs <-chan os.Signal, changed <-chan struct{}, pending []os.Signal) int {
+	upgraded := make(chan error, 1)
+	handle := func(sig os.Signal) bool {
+		switch sig {
+		case syscall.SIGHUP:
+			m.log.Info("Received SIGHUP, reloading script...")
+			m.reload()
+		case syscall.SIGUSR2:
+			m.log.Info("Received SIGUSR2, upgrading...")
+			// Upgrade returns once the new binary is ready (or has failed);
+			// meanwhile this master keeps supervising.
+			go func() { upgraded <- m.upg.Upgrade() }()
+		case syscall.SIGTSTP:
+			m.log.Info("Received SIGTSTP, dumping...")
+			fmt.Fprint(m.env.stdout, m.statusText())
+		default:
+			return stops(sig)
+		}
+		return false
+	}
+	for _, sig := range pending {
+		handle(sig)
+	}
 	for {
 		select {
 		case <-changed:
 			m.log.Info("Script file changed, reloading...")
 			m.reload()
 		case sig := <-sigs:
-			switch sig {
-			case syscall.SIGHUP:
-				m.log.Info("Received SIGHUP, reloading script...")
-				m.reload()
-			case syscall.SIGUSR2:
-				m.log.Info("Received SIGUSR2, upgrading...")
-				if err := m.upg.Upgrade(); err != nil {
-					m.log.Error(fmt.Sprintf("[master] upgrade failed: %v", err))
-				}
-			case syscall.SIGTSTP:
-				m.log.Info("Received SIGTSTP, dumping...")
-				fmt.Print(m.statusText())
-			default:
-				name := map[os.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGQUIT: "SIGQUIT"}[sig]
-				m.log.Info(fmt.Sprintf("Received %s, shutting down...", name))
-				m.drain(sigs, false)
-				m.log.Info("Stopped.")
-				fmt.Println("Done.")
-				return 0
+			if handle(sig) {
+				return m.shutdown(sig, sigs)
+			}
+		case err := <-upgraded:
+			if err != nil {
+				m.log.Error(fmt.Sprintf("[master] upgrade failed: %v", err))
 			}
 		case <-m.upg.Exit():
 			m.log.Info("[master] the upgraded master is ready; draining this one's workers")
-			m.drain(sigs, true)
+			m.drain(sigs, m.opts.DrainTimeout, true)
 			m.log.Info("Stopped.")
 			return 0
-		case w := <-m.exits:
-			m.restart(w)
+		case e := <-m.exits:
+			m.restart(e)
+		case s := <-m.restarts:
+			if !m.isStopping() {
+				m.startSlot(s)
+			}
 		case req := <-m.requests:
 			req.done <- m.control(req)
 		}
 	}
 }
 
-// reload validates the script, opens sockets for new addresses and tells
-// every worker to reload, handing it the sockets.
-func (m *Master) reload() {
-	m.mu.Lock()
-	name := m.module
-	m.mu.Unlock()
-	if name == "" {
-		m.log.Error("No script running")
-		return
+// shutdown drains the workers on a signal to stop: SIGTERM and SIGQUIT up
+// to the drain timeout, SIGINT until the sessions end; a second signal
+// forces. It returns the exit status.
+func (m *Master) shutdown(sig os.Signal, sigs <-chan os.Signal) int {
+	m.log.Info(fmt.Sprintf("Received %s, shutting down...", signalName(sig)))
+	timeout := m.opts.DrainTimeout
+	if sig == syscall.SIGINT {
+		timeout = 0
 	}
-	if m.runModule(name) != nil {
-		m.log.Error("Failed reloading script: " + name)
-	}
+	m.drain(sigs, timeout, false)
+	m.log.Info("Stopped.")
+	m.removePIDFile()
+	fmt.Fprintln(m.env.stdout, "Done.")
+	return 0
 }
 
-// runModule makes module of the root directory the program of every
-// worker: the master loads it to learn its listen addresses, opens their
-// sockets (closing those no longer declared), then tells each worker to
-// load it with the sockets. A module that does not load changes nothing.
-func (m *Master) runModule(module string) error {
-	specs, err := m.learn(module)
-	if err != nil {
-		return err
-	}
-	if err := m.openSockets(specs); err != nil {
-		m.log.Error(err.Error())
-		return err
-	}
-	m.mu.Lock()
-	m.module = module
-	m.mu.Unlock()
-	for _, w := range m.workers {
-		w.reload(module)
-	}
-	return nil
+// stops reports whether sig asks the master to stop.
+func stops(sig os.Signal) bool {
+	return sig == syscall.SIGINT || sig == syscall.SIGTERM || sig == syscall.SIGQUIT
 }
 
-// restart starts a dead worker again on its slot's sockets, at once the
-// first time and with a growing delay while it keeps crashing.
-func (m *Master) restart(w *workerProc) {
-	m.mu.Lock()
-	stopping := m.stopping
-	m.mu.Unlock()
-	m.log.Error(fmt.Sprintf("[master] worker %d (pid %d) died: %s", w.slot, w.pid, w.exitText()))
-	if stopping {
+// signalName is the conventional name of a signal ("SIGTERM").
+func signalName(sig os.Signal) string {
+	if s, ok := sig.(syscall.Signal); ok {
+		if name := unix.SignalName(s); name != "" {
+			return name
+		}
+	}
+	return sig.String()
+}
+
+// restart starts the worker of a slot whose process died: at once the first
+// time, with a growing delay while it keeps dying young.
+func (m *Master) restart(e exitEvent) {
+	m.log.Error(fmt.Sprintf("[master] worker %d (pid %d) died: %s", e.slot.id, e.proc.PID(), e.proc.ExitStatus()))
+	if m.isStopping() {
 		return
 	}
-	delay := w.nextDelay()
-	if delay > 0 {
-		m.log.Warn(fmt.Sprintf("[master] worker %d keeps crashing; restarting in %v", w.slot, delay))
+	m.scheduleStart(e.slot)
+}
+
+// scheduleStart starts a slot's worker after its back-off delay.
+func (m *Master) scheduleStart(s *slot) {
+	delay := s.nextDelay()
+	if delay == 0 {
+		m.startSlot(s)
+		return
 	}
+	m.log.Warn(fmt.Sprintf("[master] worker %d keeps crashing; restarting in %v", s.id, delay))
 	go func() {
-		time.Sleep(delay)
-		m.mu.Lock()
-		stopping := m.stopping
-		m.mu.Unlock()
-		if stopping {
+		select {
+		case <-time.After(delay):
+		case <-m.quit:
 			return
 		}
-		if err := w.start(); err != nil {
-			m.log.Error(fmt.Sprintf("[master] cannot restart worker %d: %v", w.slot, err))
-			m.exits <- w
+		select {
+		case m.restarts <- s:
+		case <-m.quit:
 		}
 	}()
 }
 
-// drain tells every worker to stop accepting and finish its sessions, and
-// waits up to the drain timeout (a second SIGINT forces it), then kills
-// what is left.
-func (m *Master) drain(sigs chan os.Signal, upgraded bool) {
+func (m *Master) startSlot(s *slot) {
+	if err := s.start(); err != nil {
+		m.log.Error("[master] " + err.Error())
+		m.scheduleStart(s)
+	}
+}
+
+func (m *Master) isStopping() bool {
 	m.mu.Lock()
-	m.stopping = true
-	if !upgraded {
-		// Nobody takes over: stop the kernel from queueing connections
-		// that no worker will accept.
-		for _, files := range m.sockets {
-			for _, f := range files {
-				shutdownSocket(f)
-			}
-		}
-	}
+	defer m.mu.Unlock()
+	return m.stopping
+}
+
+func (m *Master) setStopping() {
+	m.mu.Lock()
+	m.stopping, m.serving = true, false
 	m.mu.Unlock()
-	for _, w := range m.workers {
-		w.send(&ipc.Message{Type: ipc.Drain})
+}
+
+// drain tells every worker to stop accepting and finish its sessions, and
+// waits until they have exited: without a bound when timeout is 0, and
+// until a second signal to stop, which forces the end. After an upgrade the
+// sockets stay open for the new master's workers.
+func (m *Master) drain(sigs <-chan os.Signal, timeout time.Duration, upgraded bool) {
+	m.setStopping()
+	if !upgraded {
+		m.shutdownAll()
 	}
-	timeout := time.After(m.opts.DrainTimeout + time.Second)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
+	for _, s := range m.slots {
+		s.send(drainMessage)
+	}
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		deadline = time.After(timeout)
+	}
+	progress := time.NewTicker(m.env.progressEvery)
+	defer progress.Stop()
 	for {
-		alive := 0
-		for _, w := range m.workers {
-			if w.running() {
-				alive++
-			}
-		}
+		alive := m.running()
 		if alive == 0 {
 			return
 		}
 		select {
 		case <-m.exits:
-		case <-tick.C:
-			m.log.Info(fmt.Sprintf("Waiting for %d worker(s) to finish their sessions... Press Ctrl-C again to force shutdown", alive))
+		case <-progress.C:
+			m.log.Debug("[master] waiting for workers to finish their sessions", "workers", alive)
 		case sig := <-sigs:
-			if sig == syscall.SIGINT || sig == syscall.SIGTERM || sig == syscall.SIGQUIT {
+			if stops(sig) {
 				m.log.Info("Forcing to shut down...")
 				m.stopAll()
 				return
 			}
-		case <-timeout:
-			m.log.Warn("[master] drain timeout: stopping the remaining workers")
+		case <-deadline:
+			m.log.Warn("[master] drain timeout: stopping the remaining workers", "timeout", timeout)
 			m.stopAll()
 			return
 		}
 	}
 }
 
-// stopAll kills every worker and waits for them.
-func (m *Master) stopAll() {
-	m.mu.Lock()
-	m.stopping = true
-	m.mu.Unlock()
-	for _, w := range m.workers {
-		w.kill()
-	}
-	deadline := time.After(5 * time.Second)
-	for _, w := range m.workers {
-		select {
-		case <-w.done():
-		case <-deadline:
-			return
+// running counts the slots whose worker has not ended.
+func (m *Master) running() int {
+	n := 0
+	for _, s := range m.slots {
+		if s.running() {
+			n++
 		}
 	}
+	return n
 }
+
+// stopAll stops every worker now: Stop, and after a grace period Kill.
+func (m *Master) stopAll() {
+	m.setStopping()
+	for _, s := range m.slots {
+		s.send(stopMessage)
+	}
+	if !m.awaitAll(m.env.killGrace) {
+		for _, s := range m.slots {
+			s.kill()
+		}
+		m.awaitAll(5 * time.Second)
+	}
+}
+
+// awaitAll waits up to d for every worker to end, taking their exit
+// events, and reports whether they did.
+func (m *Master) awaitAll(d time.Duration) bool {
+	deadline := time.After(d)
+	for m.running() > 0 {
+		select {
+		case <-m.exits:
+		case <-deadline:
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return true
+}
+
+// removePIDFile removes the pid file if it still names this process (after
+// an upgrade it names the new master).
+func (m *Master) removePIDFile() {
+	if m.opts.PIDFile == "" {
+		return
+	}
+	if b, err := os.ReadFile(m.opts.PIDFile); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(os.Getpid()) {
+		os.Remove(m.opts.PIDFile)
+	}
+}
+
+// errStopping answers console requests that arrive while the master stops.
+var errStopping = errors.New("the master is shutting down")

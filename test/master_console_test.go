@@ -159,3 +159,62 @@ func TestMasterConsole(t *testing.T) {
 	}
 	getUntil(t, portA, "A", 8, 10*time.Second)
 }
+
+// TestConsoleSingleProcess: without --spawn the console works through the
+// same master: its stats list the one worker (this process, counted at
+// once), and starting, switching and stopping programs work as with
+// workers.
+func TestConsoleSingleProcess(t *testing.T) {
+	portA, portB, gui := freePort(t), freePort(t), freePort(t)
+	for portB == portA {
+		portB = freePort(t)
+	}
+	for gui == portA || gui == portB {
+		gui = freePort(t)
+	}
+	script := writeScript(t, "single_console_a.js", strings.ReplaceAll(masterHitScript, "'ok'", "'A'"), portA)
+	root := filepath.Dir(script)
+	if err := os.MkdirAll(filepath.Join(root, "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	textB := strings.ReplaceAll(strings.ReplaceAll(masterHitScript, "'ok'", "'B'"), "PORT", fmt.Sprint(portB))
+	if err := os.WriteFile(filepath.Join(root, "b", "b.js"), []byte(textB), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	requirePortsFree(t, portA, portB, gui)
+	p := startMaster(t, masterOpts{script: script, args: []string{fmt.Sprintf("--gui-port=%d", gui)}})
+	waitMasterReady(t, p, 0, 1, 0, 20*time.Second)
+	p.waitForLine(fmt.Sprintf("[listener] Listening on 127.0.0.1:%d", gui), 5*time.Second)
+
+	if code, body := consoleCall(t, gui, "GET", "/api/program", ""); code != 200 || body != "/single_console_a.js" {
+		t.Fatalf("GET /api/program = %d %q, want 200 \"/single_console_a.js\"", code, body)
+	}
+	getMany(t, portA, 5, "A")
+	if ws := consoleStats(t, gui); len(ws) != 1 || ws[0].PID != p.cmd.Process.Pid || ws[0].Requests != 5 {
+		t.Errorf("/api/stats workers = %+v, want this process (pid %d) with 5 requests", ws, p.cmd.Process.Pid)
+	}
+
+	if code, body := consoleCall(t, gui, "POST", "/api/program", "/b/b.js"); code != 201 {
+		t.Fatalf("POST /api/program /b/b.js = %d %q, want 201", code, body)
+	}
+	getUntil(t, portB, "B", 5, 5*time.Second)
+	if refused, err := dialRefused(portA, 5*time.Second); !refused {
+		t.Errorf("port %d of the previous program still accepts connections (%v)", portA, err)
+	}
+	if code, _ := consoleCall(t, gui, "POST", "/api/program", "/nope.js"); code != 400 {
+		t.Errorf("POST /api/program /nope.js = %d, want 400", code)
+	}
+	if _, body := consoleCall(t, gui, "GET", "/api/program", ""); body != "/b/b.js" {
+		t.Errorf("after a failed start GET /api/program = %q, want /b/b.js", body)
+	}
+	if code, _ := consoleCall(t, gui, "DELETE", "/api/program", ""); code != 204 {
+		t.Fatalf("DELETE /api/program = %d, want 204", code)
+	}
+	if refused, err := dialRefused(portB, 5*time.Second); !refused {
+		t.Errorf("port %d still accepts connections after DELETE /api/program (%v)", portB, err)
+	}
+	if _, body := consoleCall(t, gui, "GET", "/api/program", ""); body != "" {
+		t.Errorf("after DELETE GET /api/program = %q, want empty", body)
+	}
+	p.stopOK()
+}

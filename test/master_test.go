@@ -1313,3 +1313,207 @@ func TestMasterDiesWorkersFollow(t *testing.T) {
 		t.Errorf("port %d still accepts connections after the master and its workers died (%v)", port, err)
 	}
 }
+
+// ---------------------------------------------------------------------------
+// One supervisor for both run modes: without --spawn the process is a master
+// whose one worker runs inside it, so what a master offers works there too.
+
+// readyGet returns the status and body of GET /ready on the admin port.
+func readyGet(port int) (int, string, error) {
+	cl := &http.Client{Timeout: ioTimeout}
+	r, err := cl.Get(fmt.Sprintf("http://127.0.0.1:%d/ready", port))
+	if err != nil {
+		return 0, "", err
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return r.StatusCode, string(b), nil
+}
+
+func TestSingleProcessAdmin(t *testing.T) {
+	const name = "single_admin.js"
+	port, admin := freePort(t), freePort(t)
+	for admin == port {
+		admin = freePort(t)
+	}
+	p, _ := startSpawned(t, name, masterHitScript, port, 1, nil, fmt.Sprintf("--admin-port=%d", admin), "--drain-timeout=10s")
+	pid := p.cmd.Process.Pid
+	p.waitForLine(fmt.Sprintf("[admin] Listening on 127.0.0.1:%d", admin), 5*time.Second)
+	if n := p.countLines("needs --spawn"); n != 0 {
+		t.Errorf("--admin-port without --spawn still warns that it needs --spawn")
+	}
+	if ws, _ := workersOf(pid); len(ws) != 0 {
+		t.Errorf("worker processes %v without --spawn, want none", ws)
+	}
+
+	const k = 7
+	getMany(t, port, k, "ok")
+	// /metrics asks the worker for fresh counters: no need to wait a second.
+	metrics, _ := adminGet(t, admin, "/metrics")
+	acc := metricValues(metrics, "pipy_connections_accepted_total")
+	if len(acc) != 1 || acc[1] != k {
+		t.Errorf("/metrics: pipy_connections_accepted_total = %v, want {1: %d}:\n%s", acc, k, metrics)
+	}
+	if got := metricValues(metrics, "pipy_http_requests_total"); got[1] != k {
+		t.Errorf("/metrics: pipy_http_requests_total = %v, want {1: %d}", got, k)
+	}
+	body, _ := adminGet(t, admin, "/status")
+	var doc struct {
+		Workers []struct {
+			Slot  int  `json:"slot"`
+			Ready bool `json:"ready"`
+			Stats *struct {
+				PID int `json:"pid"`
+			} `json:"stats"`
+		} `json:"workers"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatalf("/status is not JSON: %v\n%s", err, body)
+	}
+	if len(doc.Workers) != 1 || !doc.Workers[0].Ready || doc.Workers[0].Stats == nil || doc.Workers[0].Stats.PID != pid {
+		t.Errorf("/status = %s, want one ready worker with the process's pid %d", body, pid)
+	}
+	if code, body, err := readyGet(admin); err != nil || code != 200 || body != "ready\n" {
+		t.Errorf("/ready = %d %q (%v), want 200 \"ready\"", code, body, err)
+	}
+
+	// Draining, the process is no longer ready (a probe takes it out of
+	// rotation) while the open session finishes.
+	c := dial(t, port)
+	if got := c.httpGet("/"); got != "ok" {
+		t.Fatalf("response %q, want ok", got)
+	}
+	mark := p.lineMark()
+	p.signal(syscall.SIGTERM)
+	p.waitLineSince(mark, "Waiting for remaining 1 sessions", 5*time.Second)
+	if code, _, err := readyGet(admin); err != nil || code != http.StatusServiceUnavailable {
+		t.Errorf("/ready while draining = %d (%v), want 503", code, err)
+	}
+	c.close()
+	if code := p.waitExit(5 * time.Second); code != 0 {
+		t.Errorf("exit status %d after SIGTERM, want 0", code)
+	}
+	if !strings.Contains(p.out.stdout(), "Done.") {
+		t.Errorf("stdout lacks `Done.`")
+	}
+}
+
+// Without --spawn, SIGUSR2 replaces the process with a new one on the same
+// sockets: the old one drains and exits, the pid file follows, and no
+// request fails meanwhile.
+func TestSingleProcessUpgrade(t *testing.T) {
+	const name = "single_upgrade.js"
+	port := freePort(t)
+	script := writeScript(t, name, versionScript("v1", port), 0)
+	pidFile := filepath.Join(filepath.Dir(script), "pipy.pid")
+	requirePortsFree(t, port)
+	p := startMaster(t, masterOpts{script: script, args: []string{"--pid-file=" + pidFile, "--drain-timeout=5s"}, follow: true})
+	old := waitMasterReady(t, p, 0, 1, 0, 20*time.Second)
+	if old != p.cmd.Process.Pid || readPIDFile(pidFile) != old {
+		t.Fatalf("ready line names %d, pid file %d; want the started process %d", old, readPIDFile(pidFile), p.cmd.Process.Pid)
+	}
+	getUntil(t, port, "v1", 5, 5*time.Second)
+
+	var total, failed atomic.Int64
+	var failMu sync.Mutex
+	var failures []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(3 * time.Millisecond):
+				}
+				code, body, err := tryGet(port, "/load", ioTimeout)
+				total.Add(1)
+				if err != nil || code != 200 || (body != "v1" && body != "v2") {
+					failed.Add(1)
+					failMu.Lock()
+					if len(failures) < 10 {
+						failures = append(failures, fmt.Sprintf("status %d body %q err %v", code, body, err))
+					}
+					failMu.Unlock()
+				}
+			}
+		}()
+	}
+	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	defer stopLoad()
+	more := func(n int64) { // let the load make n more requests
+		t.Helper()
+		target, deadline := total.Load()+n, time.Now().Add(15*time.Second)
+		for total.Load() < target {
+			if time.Now().After(deadline) {
+				t.Fatalf("the load made too few requests")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	more(200)
+
+	rewriteScript(t, script, versionScript("v2", port))
+	mark := p.lineMark()
+	p.signal(syscall.SIGUSR2)
+	p.waitLineSince(mark, "Received SIGUSR2, upgrading...", 5*time.Second)
+	cur := waitMasterReady(t, p, mark, 1, old, 20*time.Second)
+	waitGone(t, "the old process", []int{old}, 10*time.Second)
+	if got := readPIDFile(pidFile); got != cur {
+		t.Errorf("after the upgrade the pid file names %d, want %d", got, cur)
+	}
+	getUntil(t, port, "v2", 10, 5*time.Second) // the new process loaded the script anew
+	more(300)
+	stopLoad()
+	t.Logf("upgrade %d -> %d under load: %d requests, %d failed", old, cur, total.Load(), failed.Load())
+	if failed.Load() != 0 {
+		t.Errorf("%d of %d requests failed across the upgrade:\n%s", failed.Load(), total.Load(), strings.Join(failures, "\n"))
+	}
+
+	mark = p.lineMark()
+	if err := syscall.Kill(cur, syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM %d: %v", cur, err)
+	}
+	p.waitLineSince(mark, "Stopped.", 10*time.Second)
+	waitGone(t, "the new process", []int{cur}, 10*time.Second)
+	if _, err := os.Stat(pidFile); err == nil {
+		t.Errorf("the pid file is left after a normal stop")
+	}
+	if left := scriptProcs(script); len(left) > 0 {
+		t.Errorf("processes left: %v", left)
+	}
+	if code := p.waitExit(5 * time.Second); code != 0 {
+		t.Errorf("the first process exited with status %d, want 0", code)
+	}
+}
+
+// SIGINT has no time limit in master mode either (a second one forces);
+// the master stops by itself once the last session ends.
+func TestMasterSIGINTWaitsWithoutLimit(t *testing.T) {
+	port := freePort(t)
+	p, _ := startSpawned(t, "sigint_nolimit.js", masterHitScript, port, 2, nil, "--spawn=2", "--drain-timeout=1s")
+	c := dial(t, port)
+	if got := c.httpGet("/"); got != "ok" {
+		t.Fatalf("response %q, want ok", got)
+	}
+	mark := p.lineMark()
+	p.signal(syscall.SIGINT)
+	p.waitLineSince(mark, "Received SIGINT, shutting down...", 5*time.Second)
+	time.Sleep(2500 * time.Millisecond) // well beyond --drain-timeout
+	if p.exited() {
+		t.Fatalf("the master stopped (status %d) with a session open after one SIGINT", p.exitCode)
+	}
+	if got := c.httpGet("/again"); got != "ok" {
+		t.Errorf("the open session while draining got %q, want ok", got)
+	}
+	c.close()
+	if code := p.waitExit(5 * time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if strings.Contains(p.out.all(), "Forcing to shut down") || strings.Contains(p.out.all(), "drain timeout") {
+		t.Errorf("a single SIGINT forced the shutdown")
+	}
+}

@@ -1,13 +1,16 @@
 // Command pipy runs a pipy script: a JavaScript file that builds pipelines
 // of filters through which network traffic flows.
 //
-// See README.md, or run "pipy --help".
+// It parses the command line and picks a role: a one-shot command (--help,
+// --version, --list-filters, --verify, --upgrade), a worker of a master
+// (--worker=N, started by the master), or a master (package master) with
+// --spawn worker processes or, without --spawn, one worker in this process
+// (inprocess.go). See README.md, or run "pipy --help".
 package main
 
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -21,9 +24,9 @@ import (
 
 	"github.com/pipy-go/pipy/console"
 	"github.com/pipy-go/pipy/filters"
+	"github.com/pipy-go/pipy/ipc"
 	"github.com/pipy-go/pipy/logging"
 	"github.com/pipy-go/pipy/master"
-	"github.com/pipy-go/pipy/scripts"
 	"github.com/pipy-go/pipy/worker"
 )
 
@@ -51,7 +54,8 @@ Options:
                                        is absent) means n extra processes, so n+1 workers
   --drain-timeout=<duration>           How long a shutdown waits for sessions to end (default: 30s)
   --pid-file=<file>                    Write the pid of the live (master) process to file
-  --admin-port=<[host:]port>           With --spawn: serve /metrics and /status (loopback by default)
+  --admin-port=<[host:]port>           Serve /metrics, /status and the readiness probe /ready
+                                       (loopback by default)
   --upgrade                            With --pid-file: tell the running master to upgrade its binary
   --watch-config-file                  Reload when the script or a module it uses changes on disk
   --gui-port=<[host:]port>             Serve the web console (loopback by default; no authentication):
@@ -64,7 +68,7 @@ Signals:
   SIGTERM, SIGQUIT                     Stop accepting, wait up to --drain-timeout for sessions to end
   SIGHUP                               Reload the script (old sessions finish on the old one)
   SIGTSTP                              Print the status table
-  SIGUSR2                              With --spawn: replace the master with a new binary, no downtime
+  SIGUSR2                              Replace the (master) process with a new binary, no downtime
 
 `
 
@@ -125,10 +129,10 @@ func parseArgs(args []string) (*options, error) {
 				return nil, err
 			}
 			o.spawn, o.spawnSet = n, true
-		case "--worker":
-			n, err := strconv.Atoi(val)
-			if err != nil || n < 1 {
-				return nil, fmt.Errorf("invalid worker slot: %s", val)
+		case ipc.WorkerFlag:
+			n, err := ipc.ParseSlot(val)
+			if err != nil {
+				return nil, err
 			}
 			o.worker = n
 		case "--drain-timeout":
@@ -292,135 +296,58 @@ func run(args []string) int {
 	level, _ := logging.ParseLevel(o.logLevel)
 	out := logging.NewOutput(os.Stdout)
 	log := logging.New(out, level)
-	w := worker.New(worker.Options{ReusePort: o.reusePort}, log, out)
-
-	if o.worker > 0 {
-		var addrs []string
-		if v := os.Getenv(master.EnvListeners); v != "" {
-			addrs = strings.Split(v, ",")
-		}
-		return w.RunChild(worker.ChildOptions{Script: abs, DrainTimeout: o.drainTimeout, Listeners: addrs,
-			Root: os.Getenv(master.EnvRoot), Module: os.Getenv(master.EnvModule)})
-	}
-	if o.spawn > 0 && !o.verify {
-		args := []string{abs, "--log-level=" + o.logLevel, "--drain-timeout=" + o.drainTimeout.String()}
-		if o.reusePort {
-			args = append(args, "--reuse-port")
-		}
-		script, mroot := abs, ""
-		if o.guiAddr != "" {
-			mroot = root
-			if dirMode {
-				script = ""
-			}
-		}
-		return master.Run(master.Options{
-			Script: script, Root: mroot, GUIAddr: o.guiAddr, Workers: o.spawn, ReusePort: o.reusePort, DrainTimeout: o.drainTimeout,
-			PIDFile: o.pidFile, AdminAddr: o.adminAddr, WorkerArgs: args, Log: log, Output: out,
-			WatchFiles: o.watch,
-		})
-	}
-	if o.adminAddr != "" {
-		log.Warn("--admin-port is served by the master: it needs --spawn")
+	wopts := worker.Options{ReusePort: o.reusePort}
+	switch {
+	case o.worker > 0:
+		return worker.New(wopts, log, out).RunChild(o.worker, worker.ServeOptions{DrainTimeout: o.drainTimeout})
+	case o.verify:
+		return verify(abs, log, out)
 	}
 
-	if o.verify {
-		if _, err := w.Load(abs); err != nil {
-			w.LogLoadError(err)
-			return exitFailure
+	// A master: with --spawn of worker processes, otherwise of one worker
+	// in this process.
+	opts := master.Options{Script: abs, Workers: 1, ReusePort: o.reusePort, DrainTimeout: o.drainTimeout,
+		PIDFile: o.pidFile, AdminAddr: o.adminAddr, GUIAddr: o.guiAddr, WatchFiles: o.watch, Log: log, Output: out,
+		Launcher: &inProcess{opts: wopts, drainTimeout: o.drainTimeout, log: log, out: out}}
+	if o.guiAddr != "" {
+		opts.Root = root
+		if dirMode {
+			opts.Script = ""
 		}
-		fmt.Println("Done.")
-		return exitOK
 	}
-
-	signal.Ignore(syscall.SIGPIPE)
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTSTP)
-
+	if o.spawn > 0 {
+		opts.Workers = o.spawn
+		opts.Launcher = &master.ProcessLauncher{Args: workerArgs(o, abs), Output: out}
+	}
 	// PIPY_CPUPROFILE=file writes a CPU profile until shutdown (for bench/).
-	if p := os.Getenv("PIPY_CPUPROFILE"); p != "" {
+	if p := os.Getenv("PIPY_CPUPROFILE"); p != "" && o.spawn == 0 {
 		if f, err := os.Create(p); err == nil {
 			pprof.StartCPUProfile(f)
 			defer pprof.StopCPUProfile()
 		}
 	}
-	var stopGUI func()
-	if o.guiAddr != "" {
-		if stopGUI, err = startGUI(o.guiAddr, root, w, log, out); err != nil {
-			log.Error(err.Error())
-			return exitFailure
-		}
-	}
-	if !dirMode {
-		if err := w.StartModule(root, "/"+filepath.Base(abs)); err != nil {
-			w.LogLoadError(err)
-			if stopGUI == nil {
-				return exitFailure
-			}
-			// The console stays up so the script can be fixed and started
-			// from the browser.
-			log.Warn("[gui] the script did not start: fix it in the console and run it again")
-		}
-	}
-	if o.watch {
-		stop := make(chan struct{})
-		defer close(stop)
-		go scripts.Watch(stop, func() []string { return scripts.ModuleFiles(w.Program()) }, func() {
-			log.Info("Script file changed, reloading...")
-			w.Reload()
-		})
-	}
-	if o.pidFile != "" {
-		if err := os.WriteFile(o.pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			log.Error(fmt.Sprintf("cannot write pid file: %v", err))
-		}
-		defer os.Remove(o.pidFile)
-	}
-	return serve(w, log, sigs, o.drainTimeout, stopGUI)
+	return master.Run(opts)
 }
 
-// serve handles signals until the worker has stopped.
-func serve(w *worker.Worker, log hclog.Logger, sigs chan os.Signal, drainTimeout time.Duration, stopGUI func()) int {
-	for sig := range sigs {
-		switch sig {
-		case syscall.SIGHUP:
-			log.Info("Received SIGHUP, reloading script...")
-			go w.Reload()
-		case syscall.SIGTSTP:
-			log.Info("Received SIGTSTP, dumping...")
-			fmt.Print(w.StatusText())
-		case syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT:
-			name := map[os.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGQUIT: "SIGQUIT"}[sig]
-			log.Info(fmt.Sprintf("Received %s, shutting down...", name))
-			if stopGUI != nil {
-				stopGUI()
-			}
-			var timeout time.Duration
-			if sig != syscall.SIGINT {
-				timeout = drainTimeout
-			}
-			force, done := make(chan struct{}), make(chan struct{})
-			go func() {
-				for {
-					select {
-					case s := <-sigs:
-						if s == syscall.SIGINT || s == syscall.SIGTERM || s == syscall.SIGQUIT {
-							log.Info("Forcing to shut down...")
-							close(force)
-							return
-						}
-					case <-done:
-						return
-					}
-				}
-			}()
-			w.Shutdown(force, timeout)
-			close(done)
-			log.Info("Stopped.")
-			fmt.Println("Done.")
-			return exitOK
-		}
+// workerArgs are the arguments of a worker process after --worker=<slot>:
+// the script (which also names the process in ps) and the options that
+// matter to a worker.
+func workerArgs(o *options, script string) []string {
+	args := []string{script, "--log-level=" + o.logLevel, "--drain-timeout=" + o.drainTimeout.String()}
+	if o.reusePort {
+		args = append(args, "--reuse-port")
 	}
+	return args
+}
+
+// verify loads the script without running it (--verify).
+func verify(script string, log hclog.Logger, out *logging.Output) int {
+	w := worker.New(worker.Options{}, log, out)
+	if _, err := w.Load(script); err != nil {
+		w.LogLoadError(err)
+		return exitFailure
+	}
+	fmt.Println("Done.")
 	return exitOK
 }
 
