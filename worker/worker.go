@@ -4,6 +4,9 @@
 // new version of the program beside the running one, drains on shutdown and
 // prints the status table.
 //
+// A program's life ends when its last session has ended after a reload
+// replaced it: see lifecycle.go.
+//
 // It imports filters (the engine), scripts (to load programs) and logging.
 package worker
 
@@ -55,12 +58,15 @@ type Worker struct {
 	root      string     // root directory of the running program
 	name      string     // its root module, e.g. "/pipy.js"; "" when none
 	prog      *filters.Program
-	stale     []*filters.Program
 	listeners map[int]*listener
 	tasks     []*task
 	stopping  bool
 	reloading bool
 	pending   atomic.Int64 // accepted connections whose session is not made yet
+
+	// retired are the programs replaced or stopped whose sessions have not
+	// all ended yet.
+	retired retirement
 }
 
 // New returns a worker logging to log/out.
@@ -74,6 +80,11 @@ func New(opts Options, log hclog.Logger, out *logging.Output) *Worker {
 			log.Error(line)
 		}
 	}
+	w.retired = retirement{loop: w.Loop, ended: func(p *filters.Program) {
+		if w.Log.IsDebug() {
+			w.Log.Debug("[worker] program " + rootName(p) + " ended: its last session is gone")
+		}
+	}}
 	return w
 }
 
@@ -181,7 +192,7 @@ func (w *Worker) StopProgram() {
 	}
 	w.tasks = nil
 	if w.prog != nil {
-		w.stale = append(w.stale, w.prog)
+		w.retired.retire(w.prog)
 		w.prog = nil
 	}
 	w.name = ""
@@ -244,10 +255,11 @@ func (w *Worker) Run(p *filters.Program) error {
 		t.stop()
 	}
 	w.tasks = nil
-	if w.prog != nil {
-		w.stale = append(w.stale, w.prog)
-	}
+	old := w.prog
 	w.prog = p
+	if old != nil {
+		w.retired.retire(old)
+	}
 	for _, pl := range p.Pipelines() {
 		if pl.Kind == filters.TaskPipeline {
 			t := &task{w: w, p: pl}
@@ -328,8 +340,8 @@ func (w *Worker) StopAccepting() {
 	w.Env.Children.Terminate()
 }
 
-// ActiveSessions counts the sessions of the running and stale programs that
-// have not ended.
+// ActiveSessions counts the sessions of the running and retired programs
+// that have not ended.
 func (w *Worker) ActiveSessions() int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -337,14 +349,9 @@ func (w *Worker) ActiveSessions() int64 {
 	if w.prog != nil {
 		n += w.prog.ActiveSessions()
 	}
-	live := w.stale[:0]
-	for _, p := range w.stale {
-		if a := p.ActiveSessions(); a > 0 {
-			n += a
-			live = append(live, p)
-		}
+	for _, p := range w.retired.list() {
+		n += p.ActiveSessions()
 	}
-	w.stale = live
 	return n
 }
 
@@ -388,7 +395,7 @@ func (w *Worker) Pipelines() []ipc.PipelineStat {
 			rows = append(rows, ipc.PipelineStat{Name: pl.Module.Name + " [" + pl.Name + "]", Allocated: pl.Allocated.Load(), Active: pl.ActiveN.Load()})
 		}
 	}
-	for _, p := range w.stale {
+	for _, p := range w.retired.list() {
 		for _, pl := range p.Pipelines() {
 			if a := pl.ActiveN.Load(); a > 0 {
 				rows = append(rows, ipc.PipelineStat{Name: "[STALE] " + pl.Module.Name + " [" + pl.Name + "]", Allocated: pl.Allocated.Load(), Active: a})
@@ -592,6 +599,8 @@ func (l *listener) acceptLoop() {
 		delay = 0
 		l.pmu.Lock()
 		p := l.pipeline
+		// Under pmu: a reload cannot retire p's program in between.
+		l.w.retired.accepting(p.Module.Program)
 		l.pmu.Unlock()
 		// Counted until its session exists, so a drain cannot miss it.
 		l.w.pending.Add(1)
@@ -616,6 +625,7 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 		if err := tc.Handshake(); err != nil {
 			w.Log.Warn(fmt.Sprintf("[listener] TLS handshake with %s failed: %v", nc.RemoteAddr(), err))
 			nc.Close()
+			w.Loop.Run(func() { w.retired.started(p.Module.Program) })
 			w.pending.Add(-1)
 			return
 		}
@@ -632,8 +642,11 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 	w.Loop.Counters.Open.Add(1)
 	defer w.Loop.Counters.Open.Add(-1)
 	w.Loop.Enter()
-	ctx := p.Module.Program.NewContext(in)
+	prog := p.Module.Program
+	ctx := prog.NewContext(in)
 	s := p.NewSession(ctx, filters.ConnOutput(c))
+	s.OnEnd(func() { w.retired.sessionEnded(prog) })
+	w.retired.started(prog)
 	w.Loop.Leave()
 	w.pending.Add(-1)
 	if w.Log.IsDebug() {
@@ -672,13 +685,15 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 		}
 		if !s.Done() {
 			// Half-close: keep writing what the session still outputs, for
-			// a while.
-			w.Loop.AfterFunc(w.Env.HalfClose(), func() {
+			// a while. The timer goes when the session ends: it must not
+			// keep the session (and its program) reachable.
+			t := w.Loop.AfterFunc(w.Env.HalfClose(), func() {
 				if !s.Done() {
 					s.Kill()
 					c.Abort()
 				}
 			})
+			s.OnEnd(t.Stop)
 		}
 	})
 }
@@ -710,8 +725,10 @@ func (t *task) run() {
 		return
 	}
 	if t.s == nil || t.s.Done() {
-		ctx := t.p.Module.Program.NewContext(nil)
+		prog := t.p.Module.Program
+		ctx := prog.NewContext(nil)
 		t.s = t.p.NewSession(ctx, filters.Discard)
+		t.s.OnEnd(func() { t.w.retired.sessionEnded(prog) })
 		t.s.Input(&filters.MessageStart{})
 		t.s.Input(filters.TheMessageEnd)
 	}
@@ -721,4 +738,12 @@ func (t *task) run() {
 func (t *task) stop() {
 	t.stopped = true
 	t.timer.Stop()
+}
+
+// rootName names a program by its root module, e.g. "/pipy.js".
+func rootName(p *filters.Program) string {
+	if p.Root == nil {
+		return "(no root module)"
+	}
+	return p.Root.Name
 }
