@@ -21,144 +21,186 @@ import (
 //	         pipelines, module table and everything they hold become
 //	         unreachable and the garbage collector frees them.
 //
-// A connection accepted for a program's listener counts for that program
-// from the accept on, before its session exists (a TLS handshake comes
-// first), so a program retired meanwhile waits for it.
+// The worker counts, per program, its own sessions: one per accepted
+// connection from the accept on (before the session exists: a TLS
+// handshake comes first, so a program retired meanwhile waits for it), and
+// one per task tick. When a retired program has none left, the templates of
+// its pipelines that keep sessions of their own across the sessions using
+// them (see sharedHolder) are told to let them go; once the program's
+// pipelines count no active session at all, the program ends.
 //
-// The end is driven by sessions ending: every session the worker starts (an
-// accepted connection, a task tick) tells the worker when it ends, and if
-// its program is retired the worker looks, once the loop is free, whether
-// the program still has sessions. Sub-sessions that outlive the session that
-// made them (a mux's shared session waiting out its idle time) do not tell
-// anyone, so while retired programs remain the worker also looks every
+// The end is driven by sessions ending: each of the worker's own sessions
+// tells it when it ends, and the worker then looks, once the loop is free
+// (after the session's other end hooks have ended its sub-sessions),
+// whether the program can end. Sub-sessions that outlive the session that
+// made them (a mux's shared session waiting out its idle time) tell no one,
+// so while retired programs remain the worker also looks every
 // sweepInterval.
 
 // sweepInterval is how often retired programs that still have sessions are
 // looked at.
 const sweepInterval = time.Second
 
-// retirement keeps the retired programs of a worker until they end.
+// sharedHolder is implemented by templates that keep sessions across the
+// sessions that use them (mux() keeps a pool of shared sessions, each ended
+// after an idle time). ReleaseShared is called, inside the loop, once the
+// template's program is retired and none of the worker's own sessions of it
+// remain: nobody can use those sessions any more, so they should end now
+// (or as soon as their last user leaves) instead of after their idle time.
+type sharedHolder interface {
+	ReleaseShared()
+}
+
+// progState is what the worker knows of one program's life.
+type progState struct {
+	own      int  // accepted connections and task sessions not yet ended
+	retired  bool // no new sessions start
+	released bool // its templates were told (sharedHolder)
+}
+
+// lifecycle tracks the programs of a worker until they end.
 //
 // Lock order: the loop, then Worker.mu or a listener's pmu, then
-// retirement.mu. Its methods never take another lock, because session end
-// hooks call them inside the loop while Worker.mu may be held (Run starts
-// task sessions under it).
-type retirement struct {
+// lifecycle.mu. Its methods take no other lock and call nothing that could
+// while holding mu, because session end hooks call them inside the loop
+// while Worker.mu may be held (Run starts task sessions under it).
+type lifecycle struct {
 	loop  *filters.Loop
-	ended func(p *filters.Program) // called inside the loop for each end
+	ended func(p *filters.Program) // called inside the loop after each end
 
-	mu       sync.Mutex // guards the fields below
-	progs    []*filters.Program
-	starting map[*filters.Program]int // accepted connections without a session yet
-	sweep    *filters.Timer           // armed while progs is not empty
-	pending  bool                     // a check is scheduled on the loop
+	mu      sync.Mutex // guards the fields below
+	progs   map[*filters.Program]*progState
+	retired []*filters.Program // in retirement order
+	sweep   *filters.Timer     // armed while retired is not empty
+	pending bool               // a check is scheduled on the loop
 }
 
-// accepting counts a connection accepted for p whose session is not made
-// yet. The caller holds the lock under which it read p from its listener,
-// so p cannot be retired and ended in between.
-func (r *retirement) accepting(p *filters.Program) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.starting == nil {
-		r.starting = map[*filters.Program]int{}
-	}
-	r.starting[p]++
-}
-
-// started uncounts a connection of accepting: its session was made (and
-// counts instead), or it failed before. Inside the loop.
-func (r *retirement) started(p *filters.Program) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.starting[p]--; r.starting[p] <= 0 {
-		delete(r.starting, p)
-	}
-	r.scheduleLocked(p)
-}
-
-// retire records that p no longer starts sessions and ends it at once if it
-// has none. Inside the loop.
-func (r *retirement) retire(p *filters.Program) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, q := range r.progs {
-		if q == p {
-			return
+func (l *lifecycle) stateLocked(p *filters.Program) *progState {
+	st := l.progs[p]
+	if st == nil {
+		if l.progs == nil {
+			l.progs = map[*filters.Program]*progState{}
 		}
+		st = &progState{}
+		l.progs[p] = st
 	}
-	r.progs = append(r.progs, p)
-	r.checkLocked()
+	return st
 }
 
-// sessionEnded is the end hook of a session the worker started on p: if p
-// is retired, a check runs once the loop is free (after the session's other
-// end hooks have ended its sub-sessions). Inside the loop.
-func (r *retirement) sessionEnded(p *filters.Program) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.scheduleLocked(p)
+// begin counts one of the worker's own sessions of p: an accepted
+// connection (its session is made later) or a task session. For a
+// connection the caller holds the lock under which it read p from its
+// listener, so p cannot be retired and ended in between.
+func (l *lifecycle) begin(p *filters.Program) {
+	l.mu.Lock()
+	l.stateLocked(p).own++
+	l.mu.Unlock()
 }
 
-// scheduleLocked schedules a check if p is retired and none is scheduled.
-func (r *retirement) scheduleLocked(p *filters.Program) {
-	if r.pending || !r.has(p) {
+// done uncounts one of the worker's own sessions of p: it ended, or the
+// connection failed before it had one. If p is retired, a check runs once
+// the loop is free. Inside the loop.
+func (l *lifecycle) done(p *filters.Program) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.progs[p]
+	if st == nil {
 		return
 	}
-	r.pending = true
-	r.loop.AfterFunc(0, r.check)
+	st.own--
+	if st.retired && st.own <= 0 && !l.pending {
+		l.pending = true
+		l.loop.AfterFunc(0, l.check)
+	}
 }
 
-func (r *retirement) has(p *filters.Program) bool {
-	for _, q := range r.progs {
-		if q == p {
-			return true
+// retire records that p starts no more sessions, and ends it at once if it
+// has none. Inside the loop.
+func (l *lifecycle) retire(p *filters.Program) {
+	l.mu.Lock()
+	st := l.stateLocked(p)
+	if !st.retired {
+		st.retired = true
+		l.retired = append(l.retired, p)
+	}
+	l.mu.Unlock()
+	l.run()
+}
+
+// check is run by the timers: it ends every retired program it can.
+// Inside the loop.
+func (l *lifecycle) check() {
+	l.mu.Lock()
+	l.pending = false
+	l.mu.Unlock()
+	l.run()
+}
+
+// run tells the templates of retired programs without own sessions to let
+// their shared sessions go, then ends the retired programs with no active
+// session, and arms the sweep for the others. Inside the loop.
+func (l *lifecycle) run() {
+	var release, ended []*filters.Program
+	l.mu.Lock()
+	for _, p := range l.retired {
+		if st := l.progs[p]; st.own <= 0 && !st.released {
+			st.released = true
+			release = append(release, p)
 		}
 	}
-	return false
-}
+	l.mu.Unlock()
+	// Outside mu: ending shared sessions runs their end hooks.
+	for _, p := range release {
+		releaseShared(p)
+	}
 
-// check ends every retired program without sessions. Inside the loop.
-func (r *retirement) check() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.pending = false
-	r.checkLocked()
-}
-
-func (r *retirement) checkLocked() {
-	live := r.progs[:0]
-	var ended []*filters.Program
-	for _, p := range r.progs {
-		if p.ActiveSessions() > 0 || r.starting[p] > 0 {
-			live = append(live, p)
-		} else {
+	l.mu.Lock()
+	live := l.retired[:0]
+	for _, p := range l.retired {
+		if l.progs[p].own <= 0 && p.ActiveSessions() == 0 {
 			ended = append(ended, p)
+			delete(l.progs, p)
+		} else {
+			live = append(live, p)
 		}
 	}
-	clear(r.progs[len(live):]) // no stale pointers in the backing array
-	r.progs = live
+	clear(l.retired[len(live):]) // no stale pointers in the backing array
+	l.retired = live
 	if len(live) == 0 {
-		r.progs = nil
+		l.retired = nil
 	}
-	r.sweep.Stop()
-	r.sweep = nil
+	l.sweep.Stop()
+	l.sweep = nil
 	if len(live) > 0 {
-		r.sweep = r.loop.AfterFunc(sweepInterval, r.check)
+		l.sweep = l.loop.AfterFunc(sweepInterval, l.check)
 	}
+	l.mu.Unlock()
+
 	for _, p := range ended {
 		endProgram(p)
-		if r.ended != nil {
-			r.ended(p)
+		if l.ended != nil {
+			l.ended(p)
 		}
 	}
 }
 
 // list returns the retired programs that have not ended.
-func (r *retirement) list() []*filters.Program {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]*filters.Program(nil), r.progs...)
+func (l *lifecycle) list() []*filters.Program {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*filters.Program(nil), l.retired...)
+}
+
+// releaseShared tells every template of p that keeps shared sessions to let
+// them go (see sharedHolder).
+func releaseShared(p *filters.Program) {
+	for _, pl := range p.Pipelines() {
+		for _, f := range pl.Filters {
+			if h, ok := f.Template.(sharedHolder); ok {
+				h.ReleaseShared()
+			}
+		}
+	}
 }
 
 // endProgram closes what a program holds beyond its own memory: its script

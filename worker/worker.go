@@ -64,9 +64,8 @@ type Worker struct {
 	reloading bool
 	pending   atomic.Int64 // accepted connections whose session is not made yet
 
-	// retired are the programs replaced or stopped whose sessions have not
-	// all ended yet.
-	retired retirement
+	// life tracks each program until it ends (lifecycle.go).
+	life lifecycle
 }
 
 // New returns a worker logging to log/out.
@@ -80,7 +79,7 @@ func New(opts Options, log hclog.Logger, out *logging.Output) *Worker {
 			log.Error(line)
 		}
 	}
-	w.retired = retirement{loop: w.Loop, ended: func(p *filters.Program) {
+	w.life = lifecycle{loop: w.Loop, ended: func(p *filters.Program) {
 		if w.Log.IsDebug() {
 			w.Log.Debug("[worker] program " + rootName(p) + " ended: its last session is gone")
 		}
@@ -192,7 +191,7 @@ func (w *Worker) StopProgram() {
 	}
 	w.tasks = nil
 	if w.prog != nil {
-		w.retired.retire(w.prog)
+		w.life.retire(w.prog)
 		w.prog = nil
 	}
 	w.name = ""
@@ -258,7 +257,7 @@ func (w *Worker) Run(p *filters.Program) error {
 	old := w.prog
 	w.prog = p
 	if old != nil {
-		w.retired.retire(old)
+		w.life.retire(old)
 	}
 	for _, pl := range p.Pipelines() {
 		if pl.Kind == filters.TaskPipeline {
@@ -349,7 +348,7 @@ func (w *Worker) ActiveSessions() int64 {
 	if w.prog != nil {
 		n += w.prog.ActiveSessions()
 	}
-	for _, p := range w.retired.list() {
+	for _, p := range w.life.list() {
 		n += p.ActiveSessions()
 	}
 	return n
@@ -395,7 +394,7 @@ func (w *Worker) Pipelines() []ipc.PipelineStat {
 			rows = append(rows, ipc.PipelineStat{Name: pl.Module.Name + " [" + pl.Name + "]", Allocated: pl.Allocated.Load(), Active: pl.ActiveN.Load()})
 		}
 	}
-	for _, p := range w.retired.list() {
+	for _, p := range w.life.list() {
 		for _, pl := range p.Pipelines() {
 			if a := pl.ActiveN.Load(); a > 0 {
 				rows = append(rows, ipc.PipelineStat{Name: "[STALE] " + pl.Module.Name + " [" + pl.Name + "]", Allocated: pl.Allocated.Load(), Active: a})
@@ -600,7 +599,7 @@ func (l *listener) acceptLoop() {
 		l.pmu.Lock()
 		p := l.pipeline
 		// Under pmu: a reload cannot retire p's program in between.
-		l.w.retired.accepting(p.Module.Program)
+		l.w.life.begin(p.Module.Program)
 		l.pmu.Unlock()
 		// Counted until its session exists, so a drain cannot miss it.
 		l.w.pending.Add(1)
@@ -625,7 +624,7 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 		if err := tc.Handshake(); err != nil {
 			w.Log.Warn(fmt.Sprintf("[listener] TLS handshake with %s failed: %v", nc.RemoteAddr(), err))
 			nc.Close()
-			w.Loop.Run(func() { w.retired.started(p.Module.Program) })
+			w.Loop.Run(func() { w.life.done(p.Module.Program) })
 			w.pending.Add(-1)
 			return
 		}
@@ -645,8 +644,7 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 	prog := p.Module.Program
 	ctx := prog.NewContext(in)
 	s := p.NewSession(ctx, filters.ConnOutput(c))
-	s.OnEnd(func() { w.retired.sessionEnded(prog) })
-	w.retired.started(prog)
+	s.OnEnd(func() { w.life.done(prog) }) // counted since the accept
 	w.Loop.Leave()
 	w.pending.Add(-1)
 	if w.Log.IsDebug() {
@@ -727,8 +725,9 @@ func (t *task) run() {
 	if t.s == nil || t.s.Done() {
 		prog := t.p.Module.Program
 		ctx := prog.NewContext(nil)
+		t.w.life.begin(prog)
 		t.s = t.p.NewSession(ctx, filters.Discard)
-		t.s.OnEnd(func() { t.w.retired.sessionEnded(prog) })
+		t.s.OnEnd(func() { t.w.life.done(prog) })
 		t.s.Input(&filters.MessageStart{})
 		t.s.Input(filters.TheMessageEnd)
 	}
