@@ -74,3 +74,39 @@ func TestClosedProgramsAreCollected(t *testing.T) {
 		t.Fatalf("%d of %d closed programs are still reachable", k, n)
 	}
 }
+
+// TestReleaseSharedEndsScriptSessions: ReleaseShared ends the sessions
+// made with new Session that still run, and only those.
+func TestReleaseSharedEndsScriptSessions(t *testing.T) {
+	h := newHarness(t)
+	prog := h.mustLoad(`pipy({ _g: { s: [] } })
+.pipeline('make')
+  .onMessageStart(() => { _g.s.push(new Session(__filename, 'bg')); _g.s.push(new Session(__filename, 'quick')) })
+.pipeline('bg')
+  .dummy()
+.pipeline('quick')
+  .replaceSessionStart(() => new SessionEnd)
+`)
+	h.runMessage(prog, "make", nil)
+	bg := pipelineOf(t, prog, "bg")
+	if n := bg.ActiveN.Load(); n != 1 {
+		t.Fatalf("active bg sessions = %d, want 1", n)
+	}
+	h.runMessage(prog, "make", nil)
+	if n := bg.ActiveN.Load(); n != 2 {
+		t.Fatalf("active bg sessions = %d, want 2", n)
+	}
+	rel, ok := prog.Script.(interface{ ReleaseShared() })
+	if !ok {
+		t.Fatalf("%T has no ReleaseShared", prog.Script)
+	}
+	h.env.Loop.Run(rel.ReleaseShared)
+	if n := bg.ActiveN.Load(); n != 0 {
+		t.Fatalf("%d bg sessions active after ReleaseShared, want 0", n)
+	}
+	// The sessions fed by runMessage were not made by a script: they run on.
+	if n := pipelineOf(t, prog, "make").ActiveN.Load(); n != 2 {
+		t.Fatalf("%d make sessions active after ReleaseShared, want 2", n)
+	}
+	h.env.Loop.Run(rel.ReleaseShared) // nothing left: a no-op
+}

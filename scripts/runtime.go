@@ -28,7 +28,8 @@ type Runtime struct {
 	current *filters.Context
 	loading *filters.Module
 	env     *filters.Env
-	closed  bool // Close was called
+	closed  bool                          // Close was called
+	made    map[*filters.Session]struct{} // new Session sessions not ended (inside the loop)
 
 	// per-module configuration state while loading
 	configs map[*filters.Module]*config

@@ -41,12 +41,14 @@ import (
 // looked at.
 const sweepInterval = time.Second
 
-// sharedHolder is implemented by templates that keep sessions across the
-// sessions that use them (mux() keeps a pool of shared sessions, each ended
-// after an idle time). ReleaseShared is called, inside the loop, once the
-// template's program is retired and none of the worker's own sessions of it
+// sharedHolder is implemented by what keeps sessions of a program across
+// the sessions that use them: templates (mux() keeps a pool of shared
+// sessions, each ended after an idle time) and the script runtime (sessions
+// made with new Session). ReleaseShared is called, inside the loop, once
+// the program is retired and none of the worker's own sessions of it
 // remain: nobody can use those sessions any more, so they should end now
-// (or as soon as their last user leaves) instead of after their idle time.
+// (or as soon as their last user leaves) instead of after an idle time, or
+// never.
 type sharedHolder interface {
 	ReleaseShared()
 }
@@ -191,9 +193,12 @@ func (l *lifecycle) list() []*filters.Program {
 	return append([]*filters.Program(nil), l.retired...)
 }
 
-// releaseShared tells every template of p that keeps shared sessions to let
-// them go (see sharedHolder).
+// releaseShared tells the script runtime and every template of p that
+// keep shared sessions to let them go (see sharedHolder).
 func releaseShared(p *filters.Program) {
+	if h, ok := p.Script.(sharedHolder); ok {
+		h.ReleaseShared()
+	}
 	for _, pl := range p.Pipelines() {
 		for _, f := range pl.Filters {
 			if h, ok := f.Template.(sharedHolder); ok {

@@ -379,3 +379,46 @@ func TestRetiredProgramWithoutSessionsEndsAtOnce(t *testing.T) {
 		t.Fatalf("StopProgram did not end the running program without sessions: %v", ended)
 	}
 }
+
+// TestRetiredProgramEndsScriptSessions: a session a script made with new
+// Session (a background job kept in a global) would run for good; once the
+// retired program has no connection left, it is ended and the program
+// ends.
+func TestRetiredProgramEndsScriptSessions(t *testing.T) {
+	w, _ := newTestWorker(t)
+	ended := make(chan *filters.Program, 4)
+	w.life.ended = func(p *filters.Program) { ended <- p }
+	f := writeScript(t, `pipy({ _g: { bg: null } })
+.listen('127.0.0.1:0')
+  .onSessionStart(() => { _g.bg || (_g.bg = new Session(__filename, 'bg')) })
+  .decodeHttpRequest()
+  .replaceMessage(new Message('one'))
+  .encodeHttpResponse()
+.pipeline('bg')
+  .dummy()
+`)
+	if err := w.Start(f); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Shutdown(nil, time.Second)
+	old := w.Program()
+	keep := dialKeepAlive(t, w.Addr(0))
+	if got := keep.get(t); got != "one" {
+		t.Fatalf("response = %q", got)
+	}
+	if err := w.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := keep.get(t); got != "one" {
+		t.Fatalf("the old connection after the reload: %q", got)
+	}
+	keep.c.Close()
+	select {
+	case p := <-ended:
+		if p != old {
+			t.Fatalf("ended %p, want %p", p, old)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the old program did not end:\n%s", w.StatusText())
+	}
+}
