@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +20,32 @@ import (
 	"github.com/pipy-go/pipy/logging"
 	"github.com/pipy-go/pipy/scripts"
 )
+
+// lifeLog is a log buffer safe for the worker's goroutines and the test.
+type lifeLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lifeLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lifeLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// newLifeWorker returns a worker logging at debug level into a lifeLog.
+func newLifeWorker(t *testing.T) (*Worker, *lifeLog) {
+	t.Helper()
+	var log lifeLog
+	out := logging.NewOutput(&log)
+	return New(Options{}, logging.New(out, hclog.Debug), out), &log
+}
 
 // keepAlive is an HTTP/1.1 client connection reused for several requests.
 type keepAlive struct {
@@ -201,7 +228,7 @@ func TestReloadThousandTimesFreesPrograms(t *testing.T) {
 // program goes on on the old pipelines; the program ends when that session
 // does, and its script runtime is closed then.
 func TestRetiredProgramEndsWithItsLastSession(t *testing.T) {
-	w, _ := newTestWorker(t)
+	w, _ := newLifeWorker(t)
 	ended := make(chan *filters.Program, 4)
 	w.life.ended = func(p *filters.Program) { ended <- p }
 	src := `pipy().listen('127.0.0.1:0').decodeHttpRequest().replaceMessage(() => new Message('%s')).encodeHttpResponse()`
@@ -294,7 +321,7 @@ func (f *sharedTemplate) ReleaseShared() {
 // session of the worker's own left, its templates that keep sessions across
 // sessions are told to let them go, and the program ends once they have.
 func TestRetiredProgramReleasesSharedSessions(t *testing.T) {
-	w, _ := newTestWorker(t)
+	w, _ := newLifeWorker(t)
 	ended := make(chan *filters.Program, 4)
 	w.life.ended = func(p *filters.Program) { ended <- p }
 	f := writeScript(t, `pipy()
@@ -356,7 +383,7 @@ func TestRetiredProgramReleasesSharedSessions(t *testing.T) {
 // TestRetiredProgramWithoutSessionsEndsAtOnce: a program with no session
 // ends during the reload that replaces it.
 func TestRetiredProgramWithoutSessionsEndsAtOnce(t *testing.T) {
-	w, _ := newTestWorker(t)
+	w, _ := newLifeWorker(t)
 	var ended []*filters.Program
 	w.life.ended = func(p *filters.Program) { ended = append(ended, p) }
 	f := writeScript(t, `pipy().listen('127.0.0.1:0').dummy()`)
@@ -385,7 +412,7 @@ func TestRetiredProgramWithoutSessionsEndsAtOnce(t *testing.T) {
 // retired program has no connection left, it is ended and the program
 // ends.
 func TestRetiredProgramEndsScriptSessions(t *testing.T) {
-	w, _ := newTestWorker(t)
+	w, _ := newLifeWorker(t)
 	ended := make(chan *filters.Program, 4)
 	w.life.ended = func(p *filters.Program) { ended <- p }
 	f := writeScript(t, `pipy({ _g: { bg: null } })
@@ -420,5 +447,84 @@ func TestRetiredProgramEndsScriptSessions(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatalf("the old program did not end:\n%s", w.StatusText())
+	}
+}
+
+// TestReloadDuringReloadIsQueued: a reload asked for while one runs is not
+// lost: one more follows, with the script as it is then.
+func TestReloadDuringReloadIsQueued(t *testing.T) {
+	w, logs := newLifeWorker(t)
+	src := `pipy().listen('127.0.0.1:0').decodeHttpRequest().replaceMessage(new Message('%s')).encodeHttpResponse()`
+	f := writeScript(t, fmt.Sprintf(src, "one"))
+	if err := w.Start(f); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Shutdown(nil, time.Second)
+	// A reload in progress (as ReloadModule marks it) while another is asked for.
+	w.mu.Lock()
+	w.reloading = true
+	w.mu.Unlock()
+	os.WriteFile(f, []byte(fmt.Sprintf(src, "two")), 0o644)
+	if err := w.Reload(); err != nil {
+		t.Fatalf("a reload asked for during another: %v, want it queued", err)
+	}
+	if !strings.Contains(logs.String(), "Reload queued") {
+		t.Fatalf("log lacks the queued reload:\n%s", logs)
+	}
+	// The running reload finishes and runs the queued one.
+	w.mu.Lock()
+	w.reloading = false
+	queued := w.queued
+	w.mu.Unlock()
+	if !queued {
+		t.Fatal("the reload was not queued")
+	}
+	if err := w.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "Script reloaded: /main.js"); n != 2 {
+		t.Fatalf("%d reloads logged, want 2 (the asked one and the queued one):\n%s", n, logs)
+	}
+	if got := get(t, w.Addr(0)); !strings.HasSuffix(got, "\r\n\r\ntwo") {
+		t.Fatalf("after the reloads: %q", got)
+	}
+}
+
+// TestConcurrentReloads: reloads asked for at once all succeed (run or
+// queued) and the last one sees the script as last written.
+func TestConcurrentReloads(t *testing.T) {
+	w, _ := newLifeWorker(t)
+	src := `pipy().listen('127.0.0.1:0').decodeHttpRequest().replaceMessage(new Message('%s')).encodeHttpResponse()`
+	f := writeScript(t, fmt.Sprintf(src, "one"))
+	if err := w.Start(f); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Shutdown(nil, time.Second)
+	os.WriteFile(f, []byte(fmt.Sprintf(src, "two")), 0o644)
+	errs := make(chan error, 10)
+	for i := 0; i < cap(errs); i++ {
+		go func() { errs <- w.Reload() }()
+	}
+	for i := 0; i < cap(errs); i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("reload: %v", err)
+		}
+	}
+	// A queued reload may still run: wait until none does.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w.mu.Lock()
+		busy := w.reloading
+		w.mu.Unlock()
+		if !busy {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("still reloading after 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := get(t, w.Addr(0)); !strings.HasSuffix(got, "\r\n\r\ntwo") {
+		t.Fatalf("after the reloads: %q", got)
 	}
 }

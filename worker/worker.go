@@ -54,15 +54,17 @@ type Worker struct {
 	Log    hclog.Logger
 	Output *logging.Output
 
-	mu        sync.Mutex // guards the fields below (taken inside the loop)
-	root      string     // root directory of the running program
-	name      string     // its root module, e.g. "/pipy.js"; "" when none
-	prog      *filters.Program
-	listeners map[int]*listener
-	tasks     []*task
-	stopping  bool
-	reloading bool
-	pending   atomic.Int64 // accepted connections whose session is not made yet
+	mu           sync.Mutex // guards the fields below (taken inside the loop)
+	root         string     // root directory of the running program
+	name         string     // its root module, e.g. "/pipy.js"; "" when none
+	prog         *filters.Program
+	listeners    map[int]*listener
+	tasks        []*task
+	stopping     bool
+	reloading    bool
+	queued       bool         // a reload was asked for while one ran
+	queuedModule string       // its module ("" for the running one)
+	pending      atomic.Int64 // accepted connections whose session is not made yet
 
 	// life tracks each program until it ends (lifecycle.go).
 	life lifecycle
@@ -284,44 +286,68 @@ func (w *Worker) Reload() error { return w.ReloadModule("") }
 // ReloadModule is Reload with another module of the same root directory
 // (e.g. "/004-http-proxy/pipy.js") as the new root module; "" reloads the
 // current one.
+//
+// A reload asked for while another runs is queued, not lost: the script
+// may have changed after the running reload read it (a control plane that
+// writes a script and sends SIGHUP does not wait for the previous one), so
+// one more reload follows, of the module of the latest request. It then
+// returns nil at once; the queued reload logs its own outcome.
 func (w *Worker) ReloadModule(module string) error {
 	w.mu.Lock()
-	root, name := w.root, w.name
-	if module != "" {
-		name = module
-	}
-	if w.reloading || w.stopping {
+	switch {
+	case w.stopping:
 		w.mu.Unlock()
-		w.Log.Warn("Reload ignored: a reload or shutdown is already in progress")
-		return errors.New("a reload or shutdown is already in progress")
+		w.Log.Warn("Reload ignored: shutting down")
+		return errors.New("shutting down")
+	case w.reloading:
+		w.queued, w.queuedModule = true, module
+		w.mu.Unlock()
+		w.Log.Info("Reload queued: another reload is in progress")
+		return nil
 	}
 	w.reloading = true
 	w.mu.Unlock()
-	var err error
+	for {
+		err := w.reloadOnce(module)
+		w.mu.Lock()
+		again := w.queued && !w.stopping
+		module = w.queuedModule
+		w.queued, w.queuedModule = false, ""
+		if !again {
+			w.reloading = false
+		}
+		w.mu.Unlock()
+		if !again {
+			return err
+		}
+	}
+}
+
+// reloadOnce loads module ("" for the running one) and runs it, logging the
+// outcome.
+func (w *Worker) reloadOnce(module string) error {
+	w.mu.Lock()
+	root, name := w.root, w.name
+	w.mu.Unlock()
+	if module != "" {
+		name = module
+	}
 	if name == "" {
-		err = errNoScript
-	} else if p, lerr := w.LoadModule(root, name); lerr != nil {
-		err = lerr
-	} else {
+		w.Log.Error("No script running")
+		return errNoScript
+	}
+	p, err := w.LoadModule(root, name)
+	if err == nil {
 		err = w.Run(p)
 	}
-	// Done before the outcome is logged: whoever waits for that line may
-	// ask for the next reload at once.
-	w.mu.Lock()
-	w.reloading = false
-	if err == nil {
-		w.name = name
-	}
-	w.mu.Unlock()
-	switch {
-	case errors.Is(err, errNoScript):
-		w.Log.Error("No script running")
-		return err
-	case err != nil:
+	if err != nil {
 		w.LogLoadError(err)
 		w.Log.Error("Failed reloading script: " + name)
-		return err
+		return err // a LoadError or a listen error: it names the file or the address
 	}
+	w.mu.Lock()
+	w.name = name
+	w.mu.Unlock()
 	// The replaced program, when it had no session, has just ended, and
 	// loading made garbage of its own: collect now rather than let the heap
 	// grow to the next GC goal with every reload (with a small program that
