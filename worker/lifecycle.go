@@ -24,10 +24,11 @@ import (
 // The worker counts, per program, its own sessions: one per accepted
 // connection from the accept on (before the session exists: a TLS
 // handshake comes first, so a program retired meanwhile waits for it), and
-// one per task tick. When a retired program has none left, the templates of
-// its pipelines that keep sessions of their own across the sessions using
-// them (see sharedHolder) are told to let them go; once the program's
-// pipelines count no active session at all, the program ends.
+// one per task tick. When a retired program has none left, what keeps
+// sessions of it across the sessions using them (mux() pools, sessions made
+// by scripts with new Session: see sharedHolder) is told to let them go;
+// once the program's pipelines count no active session at all, the program
+// ends.
 //
 // The end is driven by sessions ending: each of the worker's own sessions
 // tells it when it ends, and the worker then looks, once the loop is free
@@ -57,7 +58,7 @@ type sharedHolder interface {
 type progState struct {
 	own      int  // accepted connections and task sessions not yet ended
 	retired  bool // no new sessions start
-	released bool // its templates were told (sharedHolder)
+	released bool // its shared sessions were let go (sharedHolder)
 }
 
 // lifecycle tracks the programs of a worker until they end.
