@@ -24,11 +24,12 @@ import (
 // The worker counts, per program, its own sessions: one per accepted
 // connection from the accept on (before the session exists: a TLS
 // handshake comes first, so a program retired meanwhile waits for it), and
-// one per task tick. When a retired program has none left, what keeps
-// sessions of it across the sessions using them (mux() pools, sessions made
-// by scripts with new Session: see sharedHolder) is told to let them go;
-// once the program's pipelines count no active session at all, the program
-// ends.
+// one per task tick. Templates that keep sessions across the sessions using
+// them (mux() pools: see retiree) are told when their program is retired;
+// the script runtime, which keeps the sessions scripts made with new
+// Session (see sharedHolder), when the retired program has no own session
+// left. Once the program's pipelines count no active session at all, the
+// program ends.
 //
 // The end is driven by sessions ending: each of the worker's own sessions
 // tells it when it ends, and the worker then looks, once the loop is free
@@ -42,14 +43,24 @@ import (
 // looked at.
 const sweepInterval = time.Second
 
-// sharedHolder is implemented by what keeps sessions of a program across
-// the sessions that use them: templates (mux() keeps a pool of shared
-// sessions, each ended after an idle time) and the script runtime (sessions
-// made with new Session). ReleaseShared is called, inside the loop, once
-// the program is retired and none of the worker's own sessions of it
-// remain: nobody can use those sessions any more, so they should end now
-// (or as soon as their last user leaves) instead of after an idle time, or
-// never.
+// retiree is implemented by templates that keep sessions across the
+// sessions that use them (mux() keeps a pool of shared sessions, each
+// ended after an idle time). Retire is called, inside the loop, when a
+// reload (or StopProgram) retires the template's program: its running
+// sessions may still use the template, but no new session will, so shared
+// sessions nobody uses should end now and the others when their last user
+// leaves, instead of after an idle time. (Waiting for the program's own
+// sessions to end first would not do: a mux whose upstream is a listener
+// of the same process keeps an inbound session of its own program open.)
+type retiree interface {
+	Retire()
+}
+
+// sharedHolder is implemented by the script runtime, which keeps the
+// sessions scripts made with new Session. ReleaseShared is called, inside
+// the loop, once the program is retired and none of the worker's own
+// sessions of it remain: nothing of the program runs any more but those
+// sessions, which would otherwise run for good.
 type sharedHolder interface {
 	ReleaseShared()
 }
@@ -58,7 +69,7 @@ type sharedHolder interface {
 type progState struct {
 	own      int  // accepted connections and task sessions not yet ended
 	retired  bool // no new sessions start
-	released bool // its shared sessions were let go (sharedHolder)
+	released bool // its script sessions were let go (sharedHolder)
 }
 
 // lifecycle tracks the programs of a worker until they end.
@@ -127,6 +138,7 @@ func (l *lifecycle) retire(p *filters.Program) {
 		l.retired = append(l.retired, p)
 	}
 	l.mu.Unlock()
+	retireTemplates(p)
 	l.run()
 }
 
@@ -139,8 +151,8 @@ func (l *lifecycle) check() {
 	l.run()
 }
 
-// run tells the templates of retired programs without own sessions to let
-// their shared sessions go, then ends the retired programs with no active
+// run tells the script runtimes of retired programs without own sessions
+// to let their sessions go, then ends the retired programs with no active
 // session, and arms the sweep for the others. Inside the loop.
 func (l *lifecycle) run() {
 	var release, ended []*filters.Program
@@ -194,18 +206,23 @@ func (l *lifecycle) list() []*filters.Program {
 	return append([]*filters.Program(nil), l.retired...)
 }
 
-// releaseShared tells the script runtime and every template of p that
-// keep shared sessions to let them go (see sharedHolder).
+// retireTemplates tells every template of p that keeps shared sessions
+// that p is retired (see retiree).
+func retireTemplates(p *filters.Program) {
+	for _, pl := range p.Pipelines() {
+		for _, f := range pl.Filters {
+			if r, ok := f.Template.(retiree); ok {
+				r.Retire()
+			}
+		}
+	}
+}
+
+// releaseShared tells the script runtime of p to end the sessions scripts
+// made (see sharedHolder).
 func releaseShared(p *filters.Program) {
 	if h, ok := p.Script.(sharedHolder); ok {
 		h.ReleaseShared()
-	}
-	for _, pl := range p.Pipelines() {
-		for _, f := range pl.Filters {
-			if h, ok := f.Template.(sharedHolder); ok {
-				h.ReleaseShared()
-			}
-		}
 	}
 }
 

@@ -298,11 +298,11 @@ func TestRetiredProgramEndsWithItsLastSession(t *testing.T) {
 
 // sharedTemplate stands for a template that keeps a session of its own
 // across the sessions that use it (like mux()): the first session made
-// starts a session of the pipeline "shared", which only ReleaseShared ends.
+// starts a session of the pipeline "shared", which only Retire ends.
 type sharedTemplate struct {
-	shared   *filters.Pipeline
-	session  *filters.Session
-	released atomic.Int32
+	shared  *filters.Pipeline
+	session *filters.Session
+	retired atomic.Int32
 }
 
 func (f *sharedTemplate) New(s *filters.Session, out filters.Sink) filters.Sink {
@@ -312,15 +312,15 @@ func (f *sharedTemplate) New(s *filters.Session, out filters.Sink) filters.Sink 
 	return out
 }
 
-func (f *sharedTemplate) ReleaseShared() {
-	f.released.Add(1)
+func (f *sharedTemplate) Retire() {
+	f.retired.Add(1)
 	f.session.End(filters.NoError)
 }
 
-// TestRetiredProgramReleasesSharedSessions: once a retired program has no
-// session of the worker's own left, its templates that keep sessions across
-// sessions are told to let them go, and the program ends once they have.
-func TestRetiredProgramReleasesSharedSessions(t *testing.T) {
+// TestRetiredProgramRetiresTemplates: a template that keeps sessions
+// across sessions is told when its program is retired, while sessions of
+// the program still run; the program ends when they have ended.
+func TestRetiredProgramRetiresTemplates(t *testing.T) {
 	w, _ := newLifeWorker(t)
 	ended := make(chan *filters.Program, 4)
 	w.life.ended = func(p *filters.Program) { ended <- p }
@@ -355,6 +355,9 @@ func TestRetiredProgramReleasesSharedSessions(t *testing.T) {
 	if got := keep.get(t); got != "one" {
 		t.Fatalf("response = %q", got)
 	}
+	if n := tmpl.retired.Load(); n != 0 {
+		t.Fatalf("Retire called %d times on the running program", n)
+	}
 
 	next, err := w.Load(f)
 	if err != nil {
@@ -363,8 +366,19 @@ func TestRetiredProgramReleasesSharedSessions(t *testing.T) {
 	if err := w.Run(next); err != nil {
 		t.Fatal(err)
 	}
-	if n := tmpl.released.Load(); n != 0 {
-		t.Fatalf("ReleaseShared called %d times while a connection of the program is open", n)
+	if n := tmpl.retired.Load(); n != 1 {
+		t.Fatalf("Retire called %d times by the reload, want once", n)
+	}
+	if n := shared.ActiveN.Load(); n != 0 {
+		t.Fatalf("%d shared sessions after Retire, want 0", n)
+	}
+	if got := keep.get(t); got != "one" {
+		t.Fatalf("the old connection after the reload: %q", got)
+	}
+	select {
+	case p := <-ended:
+		t.Fatalf("program %p ended while its connection is open", p)
+	default:
 	}
 	keep.c.Close()
 	select {
@@ -373,10 +387,10 @@ func TestRetiredProgramReleasesSharedSessions(t *testing.T) {
 			t.Fatalf("ended %p, want %p", got, p)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatalf("the program did not end (ReleaseShared called %d times):\n%s", tmpl.released.Load(), w.StatusText())
+		t.Fatalf("the program did not end:\n%s", w.StatusText())
 	}
-	if n := tmpl.released.Load(); n != 1 {
-		t.Fatalf("ReleaseShared called %d times, want once", n)
+	if n := tmpl.retired.Load(); n != 1 {
+		t.Fatalf("Retire called %d times in all, want once", n)
 	}
 }
 
