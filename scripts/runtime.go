@@ -28,6 +28,8 @@ type Runtime struct {
 	current *filters.Context
 	loading *filters.Module
 	env     *filters.Env
+	closed  bool                          // Close was called
+	made    map[*filters.Session]struct{} // new Session sessions not ended (inside the loop)
 
 	// per-module configuration state while loading
 	configs map[*filters.Module]*config
@@ -301,8 +303,35 @@ func (e *ScriptError) Error() string {
 	return b.String()
 }
 
+// ErrEnded is the error of a script call into a program whose runtime was
+// closed (see Runtime.Close).
+var ErrEnded = errors.New("the program has ended (it was replaced by a reload and its last session is gone)")
+
+// Close ends the runtime of a program that will run no more sessions: a
+// worker calls it once a reload has replaced the program and its last
+// session has ended. Script code can no longer run in it (a late call gets
+// ErrEnded; goja is interrupted in case anything reaches it directly), and
+// what loading kept (sources, per-module configuration) is let go. It
+// starts nothing and registers nothing outside the program, so after Close
+// and once nothing refers to the program, the garbage collector frees the
+// runtime, its modules and pipelines. Call it inside the loop. Close is
+// idempotent and always returns nil.
+func (r *Runtime) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.rt.Interrupt(ErrEnded)
+	r.current, r.loading = nil, nil
+	r.configs, r.sources, r.ports = nil, nil, nil
+	return nil
+}
+
 // Call implements filters.Script.
 func (r *Runtime) Call(ctx *filters.Context, fn goja.Callable, args ...goja.Value) (goja.Value, error) {
+	if r.closed {
+		return nil, ErrEnded
+	}
 	prev := r.current
 	r.current = ctx
 	v, err := fn(goja.Undefined(), args...)

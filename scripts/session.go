@@ -70,6 +70,11 @@ func (r *Runtime) installSession() {
 			ctx = r.prog.NewContext(nil)
 		}
 		s := p.NewSession(ctx, filters.Discard)
+		if r.made == nil {
+			r.made = map[*filters.Session]struct{}{}
+		}
+		r.made[s] = struct{}{}
+		s.OnEnd(func() { delete(r.made, s) })
 		return r.wrap(&sessionObj{r: r, s: s}, r.protoSession)
 	})
 	r.protoSession = proto
@@ -83,6 +88,18 @@ func (r *Runtime) installSession() {
 		}
 		return goja.Undefined()
 	})
+}
+
+// ReleaseShared ends the sessions that scripts made with new Session and
+// that are still running. A worker calls it, inside the loop, once the
+// program is retired and no connection or task session of it is left:
+// such sessions (a background job kept in a global, say, or an exec()'d
+// helper process) serve nobody any more, and without an end they would
+// keep the program, and whatever they hold, alive for good.
+func (r *Runtime) ReleaseShared() {
+	for s := range r.made {
+		s.End(filters.NoError) // its end hook deletes it from r.made
+	}
 }
 
 // inputValue feeds a script value (event, Message or array of them) into s.
@@ -139,7 +156,7 @@ func (r *Runtime) installRepeat() {
 var sessionDocs = []apidoc.Group{
 	{
 		Name: "Session",
-		Doc:  "A session of a named pipeline started by a script, sharing the caller's context. Its output is discarded; it lives until it outputs a SessionEnd.",
+		Doc:  "A session of a named pipeline started by a script, sharing the caller's context. Its output is discarded; it lives until it outputs a SessionEnd, or until a reload has replaced the program that started it and that program's last connection and task session have ended: then it is given a SessionEnd.",
 		Entries: []apidoc.Entry{
 			{Signature: "new Session(moduleName, pipelineName)", Doc: "starts a session; throws `module not found: <name>` or `pipeline not found: <name>`."},
 			{Signature: "session.input(...events)", Doc: "feeds events, Messages (expanded) or arrays of them; anything else throws `not an Event object`."},

@@ -4,6 +4,9 @@
 // new version of the program beside the running one, drains on shutdown and
 // prints the status table.
 //
+// A program's life ends when its last session has ended after a reload
+// replaced it: see lifecycle.go.
+//
 // It imports filters (the engine), scripts (to load programs) and logging.
 package worker
 
@@ -51,16 +54,20 @@ type Worker struct {
 	Log    hclog.Logger
 	Output *logging.Output
 
-	mu        sync.Mutex // guards the fields below (taken inside the loop)
-	root      string     // root directory of the running program
-	name      string     // its root module, e.g. "/pipy.js"; "" when none
-	prog      *filters.Program
-	stale     []*filters.Program
-	listeners map[int]*listener
-	tasks     []*task
-	stopping  bool
-	reloading bool
-	pending   atomic.Int64 // accepted connections whose session is not made yet
+	mu           sync.Mutex // guards the fields below (taken inside the loop)
+	root         string     // root directory of the running program
+	name         string     // its root module, e.g. "/pipy.js"; "" when none
+	prog         *filters.Program
+	listeners    map[int]*listener
+	tasks        []*task
+	stopping     bool
+	reloading    bool
+	queued       bool         // a reload was asked for while one ran
+	queuedModule string       // its module ("" for the running one)
+	pending      atomic.Int64 // accepted connections whose session is not made yet
+
+	// life tracks each program until it ends (lifecycle.go).
+	life lifecycle
 }
 
 // New returns a worker logging to log/out.
@@ -74,6 +81,11 @@ func New(opts Options, log hclog.Logger, out *logging.Output) *Worker {
 			log.Error(line)
 		}
 	}
+	w.life = lifecycle{loop: w.Loop, ended: func(p *filters.Program) {
+		if w.Log.IsDebug() {
+			w.Log.Debug("[worker] program " + rootName(p) + " ended: its last session is gone")
+		}
+	}}
 	return w
 }
 
@@ -181,7 +193,7 @@ func (w *Worker) StopProgram() {
 	}
 	w.tasks = nil
 	if w.prog != nil {
-		w.stale = append(w.stale, w.prog)
+		w.life.retire(w.prog)
 		w.prog = nil
 	}
 	w.name = ""
@@ -244,10 +256,11 @@ func (w *Worker) Run(p *filters.Program) error {
 		t.stop()
 	}
 	w.tasks = nil
-	if w.prog != nil {
-		w.stale = append(w.stale, w.prog)
-	}
+	old := w.prog
 	w.prog = p
+	if old != nil {
+		w.life.retire(old)
+	}
 	for _, pl := range p.Pipelines() {
 		if pl.Kind == filters.TaskPipeline {
 			t := &task{w: w, p: pl}
@@ -273,25 +286,55 @@ func (w *Worker) Reload() error { return w.ReloadModule("") }
 // ReloadModule is Reload with another module of the same root directory
 // (e.g. "/004-http-proxy/pipy.js") as the new root module; "" reloads the
 // current one.
+//
+// A reload asked for while another runs is queued, not lost: the script
+// may have changed after the running reload read it (a control plane that
+// writes a script and sends SIGHUP does not wait for the previous one), so
+// one more reload follows, of the module of the latest request. It then
+// returns nil at once; the queued reload logs its own outcome.
 func (w *Worker) ReloadModule(module string) error {
 	w.mu.Lock()
-	root, name, busy := w.root, w.name, w.reloading || w.stopping
-	if module != "" {
-		name = module
+	switch {
+	case w.stopping:
+		w.mu.Unlock()
+		w.Log.Warn("Reload ignored: shutting down")
+		return errors.New("shutting down")
+	case w.reloading:
+		w.queued, w.queuedModule = true, module
+		w.mu.Unlock()
+		w.Log.Info("Reload queued: another reload is in progress")
+		return nil
 	}
 	w.reloading = true
 	w.mu.Unlock()
-	if busy {
-		return errors.New("a reload or shutdown is already in progress")
-	}
-	defer func() {
+	for {
+		err := w.reloadOnce(module)
 		w.mu.Lock()
-		w.reloading = false
+		again := w.queued && !w.stopping
+		module = w.queuedModule
+		w.queued, w.queuedModule = false, ""
+		if !again {
+			w.reloading = false
+		}
 		w.mu.Unlock()
-	}()
+		if !again {
+			return err
+		}
+	}
+}
+
+// reloadOnce loads module ("" for the running one) and runs it, logging the
+// outcome.
+func (w *Worker) reloadOnce(module string) error {
+	w.mu.Lock()
+	root, name := w.root, w.name
+	w.mu.Unlock()
+	if module != "" {
+		name = module
+	}
 	if name == "" {
 		w.Log.Error("No script running")
-		return errors.New("no script running")
+		return errNoScript
 	}
 	p, err := w.LoadModule(root, name)
 	if err == nil {
@@ -300,14 +343,23 @@ func (w *Worker) ReloadModule(module string) error {
 	if err != nil {
 		w.LogLoadError(err)
 		w.Log.Error("Failed reloading script: " + name)
-		return err
+		return err // a LoadError or a listen error: it names the file or the address
 	}
 	w.mu.Lock()
 	w.name = name
 	w.mu.Unlock()
+	// The replaced program, when it had no session, has just ended, and
+	// loading made garbage of its own: collect now rather than let the heap
+	// grow to the next GC goal with every reload (with a small program that
+	// slack is a third of the process's RSS). Reloads are rare; this one
+	// collection costs a few milliseconds on the reloading goroutine, not
+	// the loop.
+	runtime.GC()
 	w.Log.Info("Script reloaded: " + name)
 	return nil
 }
+
+var errNoScript = errors.New("no script running")
 
 // StopAccepting closes every listener and stops every task.
 func (w *Worker) StopAccepting() {
@@ -328,8 +380,8 @@ func (w *Worker) StopAccepting() {
 	w.Env.Children.Terminate()
 }
 
-// ActiveSessions counts the sessions of the running and stale programs that
-// have not ended.
+// ActiveSessions counts the sessions of the running and retired programs
+// that have not ended.
 func (w *Worker) ActiveSessions() int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -337,14 +389,9 @@ func (w *Worker) ActiveSessions() int64 {
 	if w.prog != nil {
 		n += w.prog.ActiveSessions()
 	}
-	live := w.stale[:0]
-	for _, p := range w.stale {
-		if a := p.ActiveSessions(); a > 0 {
-			n += a
-			live = append(live, p)
-		}
+	for _, p := range w.life.list() {
+		n += p.ActiveSessions()
 	}
-	w.stale = live
 	return n
 }
 
@@ -388,7 +435,7 @@ func (w *Worker) Pipelines() []ipc.PipelineStat {
 			rows = append(rows, ipc.PipelineStat{Name: pl.Module.Name + " [" + pl.Name + "]", Allocated: pl.Allocated.Load(), Active: pl.ActiveN.Load()})
 		}
 	}
-	for _, p := range w.stale {
+	for _, p := range w.life.list() {
 		for _, pl := range p.Pipelines() {
 			if a := pl.ActiveN.Load(); a > 0 {
 				rows = append(rows, ipc.PipelineStat{Name: "[STALE] " + pl.Module.Name + " [" + pl.Name + "]", Allocated: pl.Allocated.Load(), Active: a})
@@ -592,6 +639,8 @@ func (l *listener) acceptLoop() {
 		delay = 0
 		l.pmu.Lock()
 		p := l.pipeline
+		// Under pmu: a reload cannot retire p's program in between.
+		l.w.life.begin(p.Module.Program)
 		l.pmu.Unlock()
 		// Counted until its session exists, so a drain cannot miss it.
 		l.w.pending.Add(1)
@@ -616,6 +665,7 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 		if err := tc.Handshake(); err != nil {
 			w.Log.Warn(fmt.Sprintf("[listener] TLS handshake with %s failed: %v", nc.RemoteAddr(), err))
 			nc.Close()
+			w.Loop.Run(func() { w.life.done(p.Module.Program) })
 			w.pending.Add(-1)
 			return
 		}
@@ -632,8 +682,10 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 	w.Loop.Counters.Open.Add(1)
 	defer w.Loop.Counters.Open.Add(-1)
 	w.Loop.Enter()
-	ctx := p.Module.Program.NewContext(in)
+	prog := p.Module.Program
+	ctx := prog.NewContext(in)
 	s := p.NewSession(ctx, filters.ConnOutput(c))
+	s.OnEnd(func() { w.life.done(prog) }) // counted since the accept
 	w.Loop.Leave()
 	w.pending.Add(-1)
 	if w.Log.IsDebug() {
@@ -672,13 +724,15 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 		}
 		if !s.Done() {
 			// Half-close: keep writing what the session still outputs, for
-			// a while.
-			w.Loop.AfterFunc(w.Env.HalfClose(), func() {
+			// a while. The timer goes when the session ends: it must not
+			// keep the session (and its program) reachable.
+			t := w.Loop.AfterFunc(w.Env.HalfClose(), func() {
 				if !s.Done() {
 					s.Kill()
 					c.Abort()
 				}
 			})
+			s.OnEnd(t.Stop)
 		}
 	})
 }
@@ -710,8 +764,11 @@ func (t *task) run() {
 		return
 	}
 	if t.s == nil || t.s.Done() {
-		ctx := t.p.Module.Program.NewContext(nil)
+		prog := t.p.Module.Program
+		ctx := prog.NewContext(nil)
+		t.w.life.begin(prog)
 		t.s = t.p.NewSession(ctx, filters.Discard)
+		t.s.OnEnd(func() { t.w.life.done(prog) })
 		t.s.Input(&filters.MessageStart{})
 		t.s.Input(filters.TheMessageEnd)
 	}
@@ -721,4 +778,12 @@ func (t *task) run() {
 func (t *task) stop() {
 	t.stopped = true
 	t.timer.Stop()
+}
+
+// rootName names a program by its root module, e.g. "/pipy.js".
+func rootName(p *filters.Program) string {
+	if p.Root == nil {
+		return "(no root module)"
+	}
+	return p.Root.Name
 }
