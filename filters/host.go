@@ -27,6 +27,14 @@ type Script interface {
 	HeadValue(head any) goja.Value
 	// Runtime returns the goja runtime.
 	Runtime() *goja.Runtime
+	// ReleaseShared ends the sessions scripts made themselves (new
+	// Session), which serve no connection. It is called inside the loop
+	// once the program is retired and nothing else of it runs.
+	ReleaseShared()
+	// Close ends the program's script side when the program ends: later
+	// calls fail, and what the runtime holds becomes garbage. Inside the
+	// loop; idempotent.
+	Close() error
 }
 
 // Env is what sessions need from the process they run in: the loop that

@@ -77,3 +77,26 @@ func TestSessionRecoversFilterPanic(t *testing.T) {
 type templateFunc func(s *Session, out Sink) Sink
 
 func (f templateFunc) New(s *Session, out Sink) Sink { return f(s, out) }
+
+// A filter that panics while its session is being made leaves a session
+// that has ended with RuntimeError; hooks registered later run at once.
+func TestNewSessionRecoversTemplatePanic(t *testing.T) {
+	loop := NewLoop()
+	p := &Pipeline{Name: "p", Module: &Module{Program: &Program{Env: &Env{Loop: loop, Log: hclog.NewNullLogger()}}}}
+	p.Filters = []*FilterDecl{{Name: "broken", Template: templateFunc(func(*Session, Sink) Sink { panic("cannot make") })}}
+	var out []string
+	var s *Session
+	ended := false
+	loop.Run(func() {
+		s = p.NewSession(&Context{}, SinkFunc(func(evt Event) {
+			if e, ok := evt.(*SessionEnd); ok {
+				out = append(out, e.Err.String())
+			}
+		}))
+		s.OnEnd(func() { ended = true })
+		s.Input(NewDataString("dropped"))
+	})
+	if len(out) != 1 || out[0] != "RuntimeError" || !ended || !s.Done() || p.ActiveN.Load() != 0 {
+		t.Fatalf("output %q, ended=%v done=%v active=%d", out, ended, s.Done(), p.ActiveN.Load())
+	}
+}

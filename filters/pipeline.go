@@ -36,10 +36,21 @@ func (f SinkFunc) Input(evt Event) { f(evt) }
 var Discard Sink = SinkFunc(func(Event) {})
 
 // Template is a filter declaration: made once when a script is loaded, it
-// makes a fresh filter instance for every session of its pipeline.
+// makes a fresh filter instance for every session of its pipeline. A
+// template that keeps sessions across the sessions using it (mux's pool)
+// also implements Retirer.
 type Template interface {
 	// New returns the instance for session s, whose output goes to out.
 	New(s *Session, out Sink) Sink
+}
+
+// Retirer is implemented by templates that keep sessions beyond the
+// sessions that use them. Retire is called inside the loop when the
+// template's program is retired (a reload replaced it, or it was stopped):
+// running sessions may still use the template but no new one will, so what
+// it keeps for later should end once unused, not after an idle time.
+type Retirer interface {
+	Retire()
 }
 
 // FilterDecl is one filter of a pipeline as declared by a script.
@@ -297,12 +308,25 @@ func (p *Pipeline) NewSession(ctx *Context, out Sink) *Session {
 	s.tail = sessionTail{s: s, out: out}
 	p.Allocated.Add(1)
 	p.ActiveN.Add(1)
-	var next Sink = &s.tail
-	for i := len(p.Filters) - 1; i >= 0; i-- {
-		next = p.Filters[i].Template.New(s, next)
-	}
-	s.entry = next
+	s.entry = s.chain()
 	return s
+}
+
+// chain makes the session's filters, last first. A filter that panics
+// while being made leaves a session that has already ended with
+// RuntimeError (its output got the SessionEnd).
+func (s *Session) chain() (entry Sink) {
+	defer func() {
+		if v := recover(); v != nil {
+			entry = Discard
+			s.Abort(&PanicError{Pipeline: s.Pipeline.Name, Value: v, Stack: debug.Stack()})
+		}
+	}()
+	var next Sink = &s.tail
+	for i := len(s.Pipeline.Filters) - 1; i >= 0; i-- {
+		next = s.Pipeline.Filters[i].Template.New(s, next)
+	}
+	return next
 }
 
 // Input pushes an event into the session's first filter. Input after the
@@ -342,8 +366,15 @@ func (s *Session) recoverPanic() {
 
 // OnEnd registers f to run once when the session has ended: it output its
 // SessionEnd, was aborted or was killed. Filters use it to end the
-// sub-sessions and connections they own.
-func (s *Session) OnEnd(f func()) { s.onEnd = append(s.onEnd, f) }
+// sub-sessions and connections they own. On a session that has ended
+// already, f runs at once.
+func (s *Session) OnEnd(f func()) {
+	if s.tail.done {
+		f()
+		return
+	}
+	s.onEnd = append(s.onEnd, f)
+}
 
 // End ends a sub-session whose parent has ended: it is given a SessionEnd,
 // and killed if that does not finish it.

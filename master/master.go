@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -127,6 +128,7 @@ func (m *Master) run() int {
 	defer stopSignals()
 
 	specs, err := m.learn(m.currentModule())
+	runtime.GC() // the program loaded to learn the ports is garbage now
 	if err != nil {
 		if m.opts.GUIAddr == "" {
 			return 1

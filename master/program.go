@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -115,6 +116,11 @@ func (m *Master) reload() {
 // worker has answered.
 func (m *Master) runModule(module string) error {
 	specs, err := m.learn(module)
+	// The master keeps nothing of the program it loaded to learn the
+	// ports: collect it now, as a worker does after a reload, or each
+	// reload's garbage waits for the next GC goal and the RSS of a master
+	// driven by frequent reloads climbs for a while.
+	runtime.GC()
 	if err != nil {
 		return err
 	}

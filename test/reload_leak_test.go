@@ -256,15 +256,6 @@ func TestReloadLeakSingleProcess(t *testing.T) {
 	p.stopOK()
 }
 
-// masterWarmUp: the master loads every script it is told to reload (to
-// learn its ports) and keeps nothing of it, but it collects the garbage of
-// those loads only when its heap reaches the next GC goal, so its RSS climbs
-// by about 2 MiB (some 12 %) between the 20th and the 50th reload and then
-// stays level (to the 1,000th). Its own RSS is logged, not checked, until
-// the master collects after a reload as the workers do; the sum over
-// master and workers is checked.
-const masterWarmUp = "master"
-
 func TestReloadLeakSpawnTwo(t *testing.T) {
 	port := freePort(t)
 	const name = "reload_leak_spawn.js"
@@ -285,6 +276,6 @@ func TestReloadLeakSpawnTwo(t *testing.T) {
 			m[fmt.Sprintf("worker %d", slot)] = mustRSS(t, pid)
 		}
 		return m
-	}, masterWarmUp)
+	})
 	lt.end(t)
 }

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"io"
 	"sync"
 	"time"
 
@@ -43,27 +42,14 @@ import (
 // looked at.
 const sweepInterval = time.Second
 
-// retiree is implemented by templates that keep sessions across the
-// sessions that use them (mux() keeps a pool of shared sessions, each
-// ended after an idle time). Retire is called, inside the loop, when a
-// reload (or StopProgram) retires the template's program: its running
-// sessions may still use the template, but no new session will, so shared
-// sessions nobody uses should end now and the others when their last user
-// leaves, instead of after an idle time. (Waiting for the program's own
-// sessions to end first would not do: a mux whose upstream is a listener
-// of the same process keeps an inbound session of its own program open.)
-type retiree interface {
-	Retire()
-}
-
-// sharedHolder is implemented by the script runtime, which keeps the
-// sessions scripts made with new Session. ReleaseShared is called, inside
-// the loop, once the program is retired and none of the worker's own
-// sessions of it remain: nothing of the program runs any more but those
-// sessions, which would otherwise run for good.
-type sharedHolder interface {
-	ReleaseShared()
-}
+// Templates that keep sessions across the sessions that use them (mux's
+// pools: filters.Retirer) are told at once when their program is retired:
+// waiting for the program's own sessions to end first would not do, as a
+// mux whose upstream is a listener of the same process keeps an inbound
+// session of its own program open. The script runtime's sessions made with
+// new Session (filters.Script.ReleaseShared) are ended once the retired
+// program has no own session left: nothing of it runs any more but them,
+// and they would otherwise run for good.
 
 // progState is what the worker knows of one program's life.
 type progState struct {
@@ -207,11 +193,11 @@ func (l *lifecycle) list() []*filters.Program {
 }
 
 // retireTemplates tells every template of p that keeps shared sessions
-// that p is retired (see retiree).
+// that p is retired (filters.Retirer).
 func retireTemplates(p *filters.Program) {
 	for _, pl := range p.Pipelines() {
 		for _, f := range pl.Filters {
-			if r, ok := f.Template.(retiree); ok {
+			if r, ok := f.Template.(filters.Retirer); ok {
 				r.Retire()
 			}
 		}
@@ -219,17 +205,17 @@ func retireTemplates(p *filters.Program) {
 }
 
 // releaseShared tells the script runtime of p to end the sessions scripts
-// made (see sharedHolder).
+// made (filters.Script.ReleaseShared).
 func releaseShared(p *filters.Program) {
-	if h, ok := p.Script.(sharedHolder); ok {
-		h.ReleaseShared()
+	if p.Script != nil {
+		p.Script.ReleaseShared()
 	}
 }
 
 // endProgram closes what a program holds beyond its own memory: its script
-// runtime (see scripts.Runtime.Close).
+// runtime (filters.Script.Close).
 func endProgram(p *filters.Program) {
-	if c, ok := p.Script.(io.Closer); ok {
-		c.Close()
+	if p.Script != nil {
+		p.Script.Close()
 	}
 }

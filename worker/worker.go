@@ -681,12 +681,20 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 	w.Loop.Counters.Accepted.Add(1)
 	w.Loop.Counters.Open.Add(1)
 	defer w.Loop.Counters.Open.Add(-1)
-	w.Loop.Enter()
 	prog := p.Module.Program
-	ctx := prog.NewContext(in)
-	s := p.NewSession(ctx, filters.ConnOutput(c))
-	s.OnEnd(func() { w.life.done(prog) }) // counted since the accept
-	w.Loop.Leave()
+	var s *filters.Session
+	w.Loop.Run(func() {
+		ctx := prog.NewContext(in)
+		s = p.NewSession(ctx, filters.ConnOutput(c))
+		s.OnEnd(func() { w.life.done(prog) }) // counted since the accept
+	})
+	if s == nil {
+		// A bug made the session fail (recovered and logged by the loop).
+		w.pending.Add(-1)
+		c.Abort()
+		w.Loop.Run(func() { w.life.done(prog) })
+		return
+	}
 	w.pending.Add(-1)
 	if w.Log.IsDebug() {
 		w.Log.Debug(fmt.Sprintf("[inbound] connection accepted from %s:%d on %s", in.RemoteAddr, in.RemotePort, l.addr))

@@ -124,6 +124,7 @@ type connect struct {
 	retries  int
 	overflow bool
 	drain    *filters.Timer
+	retry    *filters.Timer // the next dial after a failure
 }
 
 func (f *connect) Input(evt filters.Event) {
@@ -274,8 +275,13 @@ func (f *connect) dialed(nc net.Conn, err error) {
 			env.Log.Error(fmt.Sprintf("Outbound: %d, cannot connect to %s:%s, %s", f.id, f.host, f.port, reason(err)))
 		}
 		if f.t.retryCount < 0 || f.retries < f.t.retryCount {
+			if f.retries == 0 {
+				// A session that ends while waiting lets the timer (and
+				// itself) go at once.
+				f.s.OnEnd(func() { f.retry.Stop() })
+			}
 			f.retries++
-			env.Loop.AfterFunc(f.t.retryDelay, func() {
+			f.retry = env.Loop.AfterFunc(f.t.retryDelay, func() {
 				if !f.outEnded && !f.s.Aborted() && !f.s.Done() {
 					f.dial()
 				}

@@ -39,6 +39,21 @@ type muxTemplate struct {
 	module   *filters.Module
 	selector goja.Callable
 	pool     map[string]*muxShared
+	retired  bool // the program was retired: unused shared sessions end at once
+}
+
+// Retire implements filters.Retirer: shared sessions nobody uses end now,
+// the others when their last user leaves, instead of after an idle time.
+func (t *muxTemplate) Retire() {
+	t.retired = true
+	for key, sh := range t.pool {
+		if sh.users == 0 {
+			delete(t.pool, key)
+			sh.idle.Stop()
+			sh.idle = nil
+			sh.s.End(filters.NoError)
+		}
+	}
 }
 
 // muxShared is one shared session and the requests waiting for its answers.
@@ -241,6 +256,13 @@ func (f *mux) release() {
 func (sh *muxShared) unuse() {
 	sh.users--
 	if sh.users > 0 || sh.s.Done() {
+		return
+	}
+	if sh.t.retired {
+		if sh.t.pool[sh.key] == sh {
+			delete(sh.t.pool, sh.key)
+		}
+		sh.s.End(filters.NoError)
 		return
 	}
 	sh.idle.Stop()

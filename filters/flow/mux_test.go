@@ -302,3 +302,39 @@ func TestMuxOwnerGoneAnswerDropped(t *testing.T) {
 		t.Fatalf("a got %s after it was killed", got)
 	}
 }
+
+// When its program is retired (a reload), a mux's shared session that
+// nobody uses ends at once, and one still in use ends with its last user,
+// instead of after the idle time.
+func TestMuxRetireEndsSharedSessions(t *testing.T) {
+	w := filtertest.Load(t, muxScript)
+	shared := w.Pipeline("shared")
+	active := func(r *filtertest.Rec) (n int64) {
+		r.Run(func() { n = shared.ActiveN.Load() })
+		return n
+	}
+	idle := muxSession(w, "p", "idle")
+	idle.Feed(filtertest.Msg("a")...)
+	idle.Feed(&filters.SessionEnd{})
+	busy := muxSession(w, "p", "busy")
+	busy.Feed(filtertest.Msg("b")...)
+	if n := active(busy); n != 2 {
+		t.Fatalf("shared sessions before the retirement: %d, want 2", n)
+	}
+	retirer, ok := w.Pipeline("p").Filters[0].Template.(filters.Retirer)
+	if !ok {
+		t.Fatal("mux's template does not implement filters.Retirer")
+	}
+	busy.Run(retirer.Retire)
+	if n := active(busy); n != 1 {
+		t.Fatalf("after the retirement: %d shared sessions, want 1 (the one in use)", n)
+	}
+	busy.Feed(filtertest.Msg("c")...)
+	if got := busy.BytesOut(); got != "busy#1:bbusy#2:c" {
+		t.Errorf("the session in use answered %q", got)
+	}
+	busy.Feed(&filters.SessionEnd{})
+	if n := active(busy); n != 0 {
+		t.Fatalf("after its last user left: %d shared sessions, want 0", n)
+	}
+}
