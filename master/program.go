@@ -3,7 +3,6 @@ package master
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"runtime"
 	"strings"
 	"time"
@@ -76,7 +75,7 @@ func (m *Master) learn(module string) ([]*filters.ListenSpec, error) {
 	for _, p := range prog.Pipelines() {
 		if p.Kind == filters.ListenPipeline {
 			if p.Listen.Port == 0 {
-				m.log.Warn(fmt.Sprintf("[master] listen on port 0 (%s) gives each worker its own port", p.Listen.Addr()))
+				m.log.Warn("[master] listen on port 0 gives each worker its own port", "addr", p.Listen.Addr())
 				continue
 			}
 			specs = append(specs, p.Listen)
@@ -170,6 +169,6 @@ func (m *Master) control(req controlRequest) error {
 		m.log.Error("Failed starting script: " + req.module)
 		return err
 	}
-	m.log.Info(fmt.Sprintf("[gui] starting %s on %d worker(s)", req.module, len(m.slots)))
+	m.log.Info("[gui] starting a program", "module", req.module, "workers", len(m.slots))
 	return nil
 }

@@ -76,7 +76,7 @@ func New(opts Options, log hclog.Logger, out *logging.Output) *Worker {
 	w.Env = &filters.Env{Loop: w.Loop, Log: log, Print: out.Line, HalfCloseTimeout: opts.HalfCloseTimeout}
 	w.Env.Restart = func() { go w.Reload() }
 	w.Loop.OnPanic = func(v any, stack []byte) {
-		log.Error(fmt.Sprintf("[worker] recovered a panic: %v", v))
+		log.Error("[worker] recovered a panic", "panic", v)
 		for _, line := range strings.Split(strings.TrimRight(string(stack), "\n"), "\n") {
 			log.Error(line)
 		}
@@ -628,7 +628,7 @@ func (l *listener) acceptLoop() {
 			l.pmu.Unlock()
 			if errors.Is(err, syscall.EINVAL) {
 				// The master shut the socket down (port removed, shutdown).
-				l.w.Log.Debug(fmt.Sprintf("[listener] %s stopped listening", l.addr))
+				l.w.Log.Debug("[listener] stopped listening", "addr", l.addr)
 				return
 			}
 			if !closed {
@@ -697,7 +697,7 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 	}
 	w.pending.Add(-1)
 	if w.Log.IsDebug() {
-		w.Log.Debug(fmt.Sprintf("[inbound] connection accepted from %s:%d on %s", in.RemoteAddr, in.RemotePort, l.addr))
+		w.Log.Debug("[inbound] connection accepted", "client", net.JoinHostPort(in.RemoteAddr, strconv.Itoa(in.RemotePort)), "listener", l.addr)
 	}
 
 	c.ReadLoop(func(d *filters.Data) {
@@ -707,7 +707,7 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 		timedOut := errors.Is(err, filters.ErrIdleTimeout) || errors.Is(err, filters.ErrHeadTimeout)
 		if timedOut {
 			if w.Log.IsDebug() {
-				w.Log.Debug(fmt.Sprintf("[inbound] %v: closing connection from %s:%d", err, in.RemoteAddr, in.RemotePort))
+				w.Log.Debug("[inbound] closing connection", "reason", err, "client", net.JoinHostPort(in.RemoteAddr, strconv.Itoa(in.RemotePort)))
 			}
 			c.Close() // after what is queued (a 408)
 		}
@@ -721,7 +721,7 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 				// Clients going away is routine (and a flood of them must
 				// not flood the log): debug level only.
 				if w.Log.IsDebug() {
-					w.Log.Debug(fmt.Sprintf("[inbound] connection reset by %s:%d", in.RemoteAddr, in.RemotePort))
+					w.Log.Debug("[inbound] connection reset", "client", net.JoinHostPort(in.RemoteAddr, strconv.Itoa(in.RemotePort)))
 				}
 			default:
 				w.Log.Warn(fmt.Sprintf("[inbound] read error from %s:%d: %v", in.RemoteAddr, in.RemotePort, err))
