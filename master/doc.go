@@ -37,6 +37,6 @@
 // (stats views and the admin endpoint), console.go (the web console),
 // process.go (worker processes), env.go (the injected pieces).
 //
-// It imports filters (listen declarations), scripts (to load programs),
-// console, ipc and logging; never worker.
+// It never imports worker: cmd/pipy wires the in-process worker in
+// (test/conventions_test.go checks the import rules).
 package master

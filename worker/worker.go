@@ -7,7 +7,8 @@
 // A program's life ends when its last session has ended after a reload
 // replaced it: see lifecycle.go.
 //
-// It imports filters (the engine), scripts (to load programs) and logging.
+// A worker process or the master's own process runs it through Serve
+// (child.go), which speaks the ipc protocol with the master.
 package worker
 
 import (
