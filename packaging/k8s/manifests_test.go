@@ -249,8 +249,9 @@ func containerPort(c corev1.Container, p intstr.IntOrString) int {
 }
 
 // TestDeployments checks each Deployment: its selector matches its pods, and
-// every pipy container runs --spawn=auto with an admin port reachable by the
-// kubelet, is probed (readiness and liveness) with GET /status on that port,
+// every pipy container runs --spawn=auto (the sidecar: one process, without
+// it) with an admin port reachable by the kubelet, is probed for readiness
+// with GET /ready and for liveness with GET /status on that port,
 // has CPU and memory limits, runs as non-root without privilege escalation,
 // and is given a grace period above its drain timeout (plus preStop sleep).
 // Its script is the file of a mounted ConfigMap key.
@@ -300,7 +301,11 @@ func TestDeployments(t *testing.T) {
 
 func checkPipyContainer(t *testing.T, where string, pod corev1.PodSpec, c corev1.Container, configMaps map[string]*corev1.ConfigMap) {
 	a := parsePipyArgs(t, where, c)
-	if !a.spawnAuto {
+	sidecar := strings.Contains(where, "sidecar.yaml")
+	switch {
+	case sidecar && slicesContainsPrefix(c.Args, "--spawn"):
+		t.Errorf("%s: args %q: a sidecar runs one process, without --spawn", where, c.Args)
+	case !sidecar && !a.spawnAuto:
 		t.Errorf("%s: args %q lack --spawn=auto", where, c.Args)
 	}
 	if !slicesContainsPrefix(c.Args, "--admin-port=") {
@@ -312,13 +317,14 @@ func checkPipyContainer(t *testing.T, where string, pod corev1.PodSpec, c corev1
 		t.Errorf("%s: --admin-port on loopback (%q): the kubelet probes the pod IP, use 0.0.0.0:%d", where, a.adminHost, a.adminPort)
 	}
 	for name, p := range map[string]*corev1.Probe{"readinessProbe": c.ReadinessProbe, "livenessProbe": c.LivenessProbe} {
+		want := map[string]string{"readinessProbe": "/ready", "livenessProbe": "/status"}[name]
 		switch {
 		case p == nil:
 			t.Errorf("%s: no %s", where, name)
 		case p.HTTPGet == nil:
 			t.Errorf("%s: %s is not an httpGet", where, name)
-		case p.HTTPGet.Path != "/status":
-			t.Errorf("%s: %s path %q, want /status", where, name, p.HTTPGet.Path)
+		case p.HTTPGet.Path != want:
+			t.Errorf("%s: %s path %q, want %s", where, name, p.HTTPGet.Path, want)
 		case containerPort(c, p.HTTPGet.Port) != a.adminPort:
 			t.Errorf("%s: %s port %s is not the admin port %d", where, name, p.HTTPGet.Port.String(), a.adminPort)
 		}
@@ -338,7 +344,8 @@ func checkPipyContainer(t *testing.T, where string, pod corev1.PodSpec, c corev1
 		t.Errorf("%s: terminationGracePeriodSeconds %v, want at least %v (preStop %v + drain %v + 6s)", where, grace, need, preStop, a.drainTimeout)
 	}
 
-	// Limits: --spawn=auto sizes itself by the CPU limit.
+	// Limits: --spawn=auto sizes itself by the CPU limit; a sidecar shares
+	// its pod's budget.
 	if q, ok := c.Resources.Limits[corev1.ResourceCPU]; !ok || q.IsZero() {
 		t.Errorf("%s: no CPU limit (--spawn=auto would use every CPU of the node)", where)
 	}
