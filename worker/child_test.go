@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,23 +17,6 @@ import (
 
 // The worker side of the protocol, as an in-process worker runs it: Serve
 // over a socket pair, on sockets handed over like a master does.
-
-type syncWriter struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // handedSocket opens a loopback socket on an ephemeral port, as a master's
 // socket for some listen address, and returns it with its address.
@@ -97,7 +79,7 @@ func TestServeProtocol(t *testing.T) {
 	sockA, addrA := handedSocket(t)
 	sockB, addrB := handedSocket(t)
 
-	var logs syncWriter
+	var logs syncBuffer
 	out := logging.NewOutput(&logs)
 	w := New(Options{}, logging.New(out, hclog.Debug), out)
 	master, theirs, err := ipc.ConnPair()
@@ -170,7 +152,7 @@ func TestServeKillDuringDrain(t *testing.T) {
 	root := t.TempDir()
 	os.WriteFile(filepath.Join(root, "a.js"), []byte("pipy()\n.listen(8080)\n  .dummy()\n"), 0o644)
 	sock, addr := handedSocket(t)
-	var logs syncWriter
+	var logs syncBuffer
 	out := logging.NewOutput(&logs)
 	w := New(Options{}, logging.New(out, hclog.Debug), out)
 	master, theirs, err := ipc.ConnPair()
