@@ -186,7 +186,9 @@ for ((k = 0; ; k++)); do
 		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
 	fi
 	elapsed=$((k * INTERVAL))
-	((elapsed <= DURATION)) || break
+	# Only while the load runs: a sample at the very end races with wrk's
+	# exit (its connections may already be gone from a fresh /metrics).
+	((elapsed < DURATION)) || break
 	kill -0 "$PIPY_PID" 2>/dev/null || { tail -n 20 "$LOG" >&2; echo "soak: FAIL: pipy died at ${elapsed}s" >&2; exit 1; }
 	metrics >"$STATE/metrics.txt" 2>/dev/null || : >"$STATE/metrics.txt"
 	# Appends a CSV row (the header first) and prints it; 3: no worker figures.
