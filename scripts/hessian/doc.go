@@ -39,7 +39,9 @@ var Docs = []apidoc.Group{
 		Doc:  "Hessian 2.0 serialization of script values, as used in Dubbo message bodies.",
 		Entries: []apidoc.Entry{
 			{Signature: "Hessian.encode(value)", Doc: "returns value serialized as a Data. A top-level array is written as the " +
-				"sequence of its elements (no list header); nested arrays as untyped lists `0x57 ... 'Z'`; other objects as " +
+				"sequence of its elements (no list header); nested arrays as untyped fixed-length lists, `0x78+len` for up to 7 elements, else `'X'` (0x58) + the length " +
+				"as a compact int, then the elements, a hole as `'N'` (the list forms that Java, hessian.js and " +
+				"dubbo-go-hessian2 all read); other objects as " +
 				"untyped maps `'H' (key value)* 'Z'` of their own enumerable properties in property order; `null` and " +
 				"`undefined` as `'N'`; booleans as `'T'`/`'F'`; integral numbers in the int32 range as `'I'` + 4 bytes, " +
 				"other integral numbers in the int64 range as `'L'` + 8 bytes, anything else (fractions, NaN, ±Infinity, " +

@@ -135,9 +135,9 @@ func (e *encoder) object(o *goja.Object) {
 		e.b = binary.BigEndian.AppendUint64(e.b, uint64(t.UnixMilli()))
 	case "Array":
 		e.enter(o)
-		e.b = append(e.b, 'W')
-		e.elements(o)
-		e.b = append(e.b, 'Z')
+		n := o.Get("length").ToInteger()
+		e.listHeader(n)
+		e.elementsN(o, n)
 		e.leave(o)
 	default:
 		e.enter(o)
@@ -152,9 +152,44 @@ func (e *encoder) object(o *goja.Object) {
 }
 
 func (e *encoder) elements(o *goja.Object) {
-	n := o.Get("length").ToInteger()
+	e.elementsN(o, o.Get("length").ToInteger())
+}
+
+// elementsN writes the first n elements of o, exactly n values (a hole or
+// a missing index as 'N'), so that a fixed-length list header stays true.
+func (e *encoder) elementsN(o *goja.Object, n int64) {
 	for i := int64(0); i < n; i++ {
 		e.value(o.Get(strconv.FormatInt(i, 10)))
+	}
+}
+
+// listHeader writes the header of an untyped fixed-length list of n
+// elements: 0x78+n up to 7 elements, else 'X' (0x58) and n as a compact
+// int, as Java's Hessian2Output writes them. These are the list forms that
+// Java, hessian.js and dubbo-go-hessian2 all read; hessian.js cannot read
+// the variable-length 'W' ... 'Z'.
+func (e *encoder) listHeader(n int64) {
+	if n < 8 {
+		e.b = append(e.b, 0x78+byte(n))
+		return
+	}
+	e.b = append(e.b, 'X')
+	e.compactInt(n)
+}
+
+// compactInt writes an int (a list length, below 2^32 in JS) in the
+// shortest Hessian 2.0 form.
+func (e *encoder) compactInt(i int64) {
+	switch {
+	case i >= -0x10 && i <= 0x2f:
+		e.b = append(e.b, byte(0x90+i))
+	case i >= -0x800 && i <= 0x7ff:
+		e.b = append(e.b, byte(0xc8+(i>>8)), byte(i))
+	case i >= -0x40000 && i <= 0x3ffff:
+		e.b = append(e.b, byte(0xd4+(i>>16)), byte(i>>8), byte(i))
+	default:
+		e.b = append(e.b, 'I')
+		e.b = binary.BigEndian.AppendUint32(e.b, uint32(i))
 	}
 }
 

@@ -30,6 +30,6 @@ func ExampleNew() {
 	v, _ = rt.RunString(`JSON.stringify(Hessian.decode(Hessian.encode([1, 'hi', {a: [true, null]}])))`)
 	fmt.Println(v)
 	// Output:
-	// 490000000102686948016157544e5a5a
+	//49000000010268694801617a544e5a
 	// [1,"hi",{"a":[true,null]}]
 }
