@@ -176,11 +176,11 @@ func (r *Reader) Next() (*Frame, error) {
 		return nil, nil
 	}
 	h := ParseFrameHeader(b)
-	if h.Length > r.maxFrameSize {
-		return nil, r.fail(connError(ErrCodeFrameSize, fmt.Sprintf("%v frame of %d bytes, above the maximum frame size %d", h.Type, h.Length, r.maxFrameSize)))
-	}
 	if r.needSettings && (h.Type != FrameSettings || h.Flags.Has(FlagAck)) {
 		return nil, r.fail(connError(ErrCodeProtocol, fmt.Sprintf("first frame is %v, not SETTINGS", h.Type)))
+	}
+	if h.Length > r.maxFrameSize {
+		return nil, r.fail(connError(ErrCodeFrameSize, fmt.Sprintf("%v frame of %d bytes, above the maximum frame size %d", h.Type, h.Length, r.maxFrameSize)))
 	}
 	end := FrameHeaderLen + int(h.Length)
 	if len(b) < end {
