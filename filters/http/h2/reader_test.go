@@ -310,3 +310,7 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+func itoa(n int) string { return fmt.Sprint(n) }
+
+func hexFlags(f Flags) string { return fmt.Sprintf("%#x", uint8(f)) }
