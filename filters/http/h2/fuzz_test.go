@@ -148,7 +148,10 @@ func decodeBlock(t *testing.T, frames []byte) string {
 		blk, err := d.Add(fr)
 		if err != nil {
 			out.WriteString(describeErr(err))
-			continue
+			if _, again := d.Add(fr); again != err {
+				t.Fatalf("error not sticky: %v, then %v", err, again)
+			}
+			return out.String()
 		}
 		if blk == nil {
 			continue

@@ -61,7 +61,7 @@ type HeaderDecoder struct {
 	blockBytes   int
 	listSize     uint32
 	blk          Block
-	emitDisabled bool
+	err          *Error // the connection error it stopped at
 }
 
 // NewHeaderDecoder makes a decoder for a connection whose SETTINGS
@@ -104,8 +104,22 @@ func (d *HeaderDecoder) Pending() (streamID uint32, open bool) {
 // (PROTOCOL_ERROR), a block larger than the decoder allows
 // (ENHANCE_YOUR_CALM), an HPACK error (COMPRESSION_ERROR). The block's
 // fields are not checked for HTTP semantics: see Block.ValidateRequest,
-// ValidateResponse, ValidateTrailers.
+// ValidateResponse, ValidateTrailers. After a connection error, Add
+// returns that error for every frame.
 func (d *HeaderDecoder) Add(f *Frame) (*Block, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	blk, err := d.add(f)
+	if err != nil {
+		d.err = err
+		d.open = false
+		return nil, err
+	}
+	return blk, nil
+}
+
+func (d *HeaderDecoder) add(f *Frame) (*Block, *Error) {
 	if d.open {
 		if f.Type != FrameContinuation || f.StreamID != d.blk.StreamID {
 			return nil, connError(ErrCodeProtocol, fmt.Sprintf("%v frame on stream %d inside the header block of stream %d", f.Type, f.StreamID, d.blk.StreamID))

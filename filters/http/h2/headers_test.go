@@ -86,6 +86,7 @@ func TestHeaderDecoderAssembly(t *testing.T) {
 		{"hpack garbage", raw(FrameHeaders, FlagEndHeaders, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), "conn COMPRESSION_ERROR"},
 		{"bad index", raw(FrameHeaders, FlagEndHeaders, 1, 0xfe), "conn COMPRESSION_ERROR"},
 		{"truncated block", raw(FrameHeaders, FlagEndHeaders, 1, block[:n-1]...), "conn COMPRESSION_ERROR"},
+		{"sticky error", cat(raw(FrameHeaders, 0, 1, 0xfe), raw(FrameContinuation, FlagEndHeaders, 1, block...), raw(FrameHeaders, FlagEndHeaders, 3, block...)), "conn COMPRESSION_ERROR; conn COMPRESSION_ERROR; conn COMPRESSION_ERROR"},
 	}
 	for _, c := range cases {
 		d := NewHeaderDecoder(0, 0, 0)
