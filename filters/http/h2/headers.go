@@ -54,14 +54,14 @@ const (
 // block anything but a CONTINUATION of the same stream is a connection
 // error (RFC 9113 §6.10).
 type HeaderDecoder struct {
-	dec          *hpack.Decoder
-	maxList      uint32
-	maxBlock     int
-	open         bool
-	blockBytes   int
-	listSize     uint32
-	blk          Block
-	err          *Error // the connection error it stopped at
+	dec        *hpack.Decoder
+	maxList    uint32
+	maxBlock   int
+	open       bool
+	blockBytes int
+	listSize   uint32
+	blk        Block
+	err        *Error // the connection error it stopped at
 }
 
 // NewHeaderDecoder makes a decoder for a connection whose SETTINGS
