@@ -206,7 +206,14 @@ type Setting struct {
 // Valid checks the value rules of RFC 9113 §6.5.2 (and RFC 8441, RFC
 // 9218 for their boolean settings). A violation is a connection error.
 // Unknown settings are valid (a receiver ignores them).
-func (s Setting) Valid() *Error {
+func (s Setting) Valid() error {
+	if err := s.valid(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s Setting) valid() *Error {
 	switch s.ID {
 	case SettingEnablePush, SettingEnableConnectProtocol, SettingNoRFC7540Priorities:
 		if s.Val > 1 {

@@ -132,8 +132,13 @@ func (r *Reader) MaxFrameSize() uint32 { return r.maxFrameSize }
 // Buffered is the number of bytes fed and not yet read as frames.
 func (r *Reader) Buffered() int { return len(r.buf) - r.off }
 
-// Err is the connection error the reader stopped at, if any.
-func (r *Reader) Err() *Error { return r.err }
+// Err is the connection error (an *Error) the reader stopped at, if any.
+func (r *Reader) Err() error {
+	if r.err == nil {
+		return nil
+	}
+	return r.err
+}
 
 // Feed appends bytes received from the peer; they are copied. It
 // invalidates the slices of the frames read so far. Call Next until it
@@ -158,6 +163,14 @@ func (r *Reader) Next() (*Frame, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	f, err := r.next()
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (r *Reader) next() (*Frame, *Error) {
 	b := r.buf[r.off:]
 	if r.preface > 0 {
 		want := ClientPreface[len(ClientPreface)-r.preface:]
@@ -282,7 +295,7 @@ func (f *Frame) parse(server bool) *Error {
 			return connError(ErrCodeFrameSize, fmt.Sprintf("SETTINGS frame of %d bytes, not a multiple of 6", len(p)))
 		}
 		for i := range len(p) / 6 {
-			if err := f.Setting(i).Valid(); err != nil {
+			if err := f.Setting(i).valid(); err != nil {
 				return err
 			}
 		}

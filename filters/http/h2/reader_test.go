@@ -314,3 +314,22 @@ func TestNames(t *testing.T) {
 func itoa(n int) string { return fmt.Sprint(n) }
 
 func hexFlags(f Flags) string { return fmt.Sprintf("%#x", uint8(f)) }
+
+// Err and Setting.Valid give a nil error interface when all is well.
+func TestNilErrors(t *testing.T) {
+	r := NewReader(PrefaceNone)
+	if r.Err() != nil {
+		t.Error("Err of a fresh reader")
+	}
+	if err := (Setting{SettingEnablePush, 1}).Valid(); err != nil {
+		t.Error(err)
+	}
+	if err := (Setting{SettingEnablePush, 3}).Valid(); err == nil || err.(*Error).Code != ErrCodeProtocol {
+		t.Error(err)
+	}
+	r.Feed(raw(FramePing, 0, 1, ping8...))
+	r.Next()
+	if err := r.Err(); err == nil || err.(*Error).Stream {
+		t.Errorf("Err after a connection error: %v", err)
+	}
+}
