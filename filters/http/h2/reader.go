@@ -140,12 +140,21 @@ func (r *Reader) Err() error {
 	return r.err
 }
 
+// keepBuffer is the largest buffer a Reader keeps once it has read all it
+// holds.
+const keepBuffer = 4 * (FrameHeaderLen + DefaultMaxFrameSize)
+
 // Feed appends bytes received from the peer; they are copied. It
 // invalidates the slices of the frames read so far. Call Next until it
 // returns no frame before feeding more, or the buffer grows.
 func (r *Reader) Feed(p []byte) {
 	if r.err != nil {
 		return
+	}
+	if r.off == len(r.buf) && cap(r.buf) > keepBuffer {
+		// All read: let a buffer grown by a large frame go rather than
+		// hold it for an idle connection.
+		r.buf, r.off = nil, 0
 	}
 	if r.off > 0 {
 		n := copy(r.buf, r.buf[r.off:])

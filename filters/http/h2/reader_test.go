@@ -281,6 +281,13 @@ func TestReaderMaxFrameSize(t *testing.T) {
 	if f, err := r.Next(); err != nil || len(f.Data) != 1<<20 {
 		t.Fatalf("1 MiB frame: %v", err)
 	}
+	r.Feed(raw(FramePing, 0, 0, ping8...))
+	if cap(r.buf) > keepBuffer {
+		t.Errorf("kept a buffer of %d bytes", cap(r.buf))
+	}
+	if f, err := r.Next(); err != nil || f.Type != FramePing {
+		t.Fatalf("after the large frame: %v %v", f, err)
+	}
 	r.SetMaxFrameSize(1) // clamped to the minimum
 	if r.MaxFrameSize() != DefaultMaxFrameSize {
 		t.Errorf("clamped to %d", r.MaxFrameSize())
