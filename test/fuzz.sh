@@ -36,6 +36,8 @@ TARGETS=(
 	"./filters/http FuzzDecodeHttpRequest"
 	"./filters/http FuzzDecodeHttpResponse"
 	"./filters/http FuzzDecodeHttpBodilessResponse"
+	"./filters/http/h2 FuzzFrameReader"
+	"./filters/http/h2 FuzzHeaderBlock"
 	"./filters/socks4 FuzzSocks4"
 	"./filters/dubbo FuzzDecodeDubbo"
 	"./filters/compress FuzzDecompress"
