@@ -122,3 +122,18 @@ func TestHessianJS(t *testing.T) {
 		t.Logf("hessian.js now reads the variable-length list 0x57 too (%s)", r.Value)
 	}
 }
+
+// nestedArrays are script values (each the one element of a top-level
+// array, so encoded as one list) exercising the list forms.
+var nestedArrays = []string{
+	`[]`,
+	`[1]`,
+	`[1, 2, 3, 4, 5, 6, 7]`,
+	`[1, 2, 3, 4, 5, 6, 7, 8]`,
+	`[[]]`,
+	`[[1, [2, [3, []]]], ['a', null, true, 1.5]]`,
+	`[{a: [1, [2]], b: []}, [{c: [[], [[]]]}]]`,
+	`Array.from({length: 50}, (_, i) => [i, String(i), [i]])`,
+	`Array.from({length: 3000}, (_, i) => i)`,
+	`Array.from({length: 8}, (_, i) => Array.from({length: i}, () => [i]))`,
+}
