@@ -67,6 +67,7 @@ type Inbound struct {
 	conn   *Conn   // nil in tests
 	limits *Limits // nil: the defaults
 	states []inboundState
+	inline [2]inboundState // room for the usual states (HTTP, __inbound) without an allocation
 }
 
 type inboundState struct {
@@ -126,6 +127,9 @@ func (in *Inbound) State(key any, create func() any) any {
 		}
 	}
 	v := create()
+	if in.states == nil {
+		in.states = in.inline[:0]
+	}
 	in.states = append(in.states, inboundState{key, v})
 	return v
 }

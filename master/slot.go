@@ -205,14 +205,6 @@ func (s *slot) lastStat() *ipc.WorkerStat {
 	return s.stat
 }
 
-// pid returns the pid of the slot's worker, or 0.
-func (s *slot) pid() int {
-	if p := s.current(); p != nil {
-		return p.PID()
-	}
-	return 0
-}
-
 // nextDelay is the wait before the next start: none after a worker that ran
 // a while, then doubling from backoffMin up to backoffMax while it keeps
 // dying young.

@@ -623,3 +623,29 @@ func TestDecodeHTTPSignedNumbers(t *testing.T) {
 		t.Errorf("%q accepted: %s", negative, r.Summary())
 	}
 }
+
+// A request decoder answers a refused request itself through its session's
+// output, so the answer takes the pipeline's own way out: on a listening
+// pipeline it reaches the client, in order; from a decoder in a fork
+// branch (whose output goes nowhere) nothing reaches the client.
+func TestDecodeHttpRequestErrorAnswerGoesThroughOutput(t *testing.T) {
+	w := filtertest.Load(t, `pipy()
+.pipeline('p').decodeHttpRequest().replaceMessage(new Message('ok')).encodeHttpResponse()
+.pipeline('forked').fork('sub').dummy()
+.pipeline('sub').decodeHttpRequest()`)
+	r := w.SessionIn("p", &filters.Inbound{})
+	r.FeedString("GET /a HTTP/1.1\r\n\r\n", "GE T / HTTP/1.1\r\n\r\n")
+	out := r.BytesOut()
+	if first, second, ok := strings.Cut(out, "ok"); !ok || !strings.HasPrefix(first, "HTTP/1.1 200") ||
+		!strings.HasPrefix(second, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n") {
+		t.Errorf("listening pipeline answered %q, want the 200 then the 400", out)
+	}
+	if last, ok := r.Last().(*filters.SessionEnd); !ok || last.Err != filters.ReadError {
+		t.Errorf("last event %v, want SessionEnd(ReadError)", r.Last())
+	}
+	f := w.SessionIn("forked", &filters.Inbound{})
+	f.FeedString("GE T / HTTP/1.1\r\n\r\n")
+	if out := f.BytesOut(); out != "" {
+		t.Errorf("a decoder in a fork branch answered the client: %q", out)
+	}
+}

@@ -55,14 +55,20 @@ var httpRequestSeeds = []string{
 	"GET / HTTP/1.1\nHost: a\n\n",
 }
 
-func FuzzDecodeHttpRequest(f *testing.F) {
-	for _, s := range httpRequestSeeds {
-		f.Add([]byte(s), uint16(len(s)/2))
+// fuzzDecoder runs fuzzHTTP on decoder, seeded with seeds split at
+// 1/div of their length.
+func fuzzDecoder(f *testing.F, decoder string, seeds []string, div int) {
+	for _, s := range seeds {
+		f.Add([]byte(s), uint16(len(s)/div))
 	}
-	w := fuzzWorld(f, "decodeHttpRequest")
+	w := fuzzWorld(f, decoder)
 	f.Fuzz(func(t *testing.T, input []byte, split uint16) {
 		fuzzHTTP(t, w, input, split)
 	})
+}
+
+func FuzzDecodeHttpRequest(f *testing.F) {
+	fuzzDecoder(f, "decodeHttpRequest", httpRequestSeeds, 2)
 }
 
 var httpResponseSeeds = []string{
@@ -74,23 +80,11 @@ var httpResponseSeeds = []string{
 }
 
 func FuzzDecodeHttpResponse(f *testing.F) {
-	for _, s := range httpResponseSeeds {
-		f.Add([]byte(s), uint16(len(s)/3))
-	}
-	w := fuzzWorld(f, "decodeHttpResponse")
-	f.Fuzz(func(t *testing.T, input []byte, split uint16) {
-		fuzzHTTP(t, w, input, split)
-	})
+	fuzzDecoder(f, "decodeHttpResponse", httpResponseSeeds, 3)
 }
 
 // The answers to HEAD requests: heads only, whatever framing they announce
 // (what follows a head is the next response).
 func FuzzDecodeHttpBodilessResponse(f *testing.F) {
-	for _, s := range httpResponseSeeds {
-		f.Add([]byte(s), uint16(len(s)/3))
-	}
-	w := fuzzWorld(f, "decodeHttpBodilessResponse")
-	f.Fuzz(func(t *testing.T, input []byte, split uint16) {
-		fuzzHTTP(t, w, input, split)
-	})
+	fuzzDecoder(f, "decodeHttpBodilessResponse", httpResponseSeeds, 3)
 }

@@ -543,7 +543,6 @@ type httpHead struct {
 	req  *RequestHead
 	res  *ResponseHead
 	obj  *goja.Object
-	rt   *goja.Runtime
 	null bool
 }
 
