@@ -43,14 +43,22 @@ type MessageStart struct {
 // Kind implements Event.
 func (*MessageStart) Kind() EventKind { return KindMessageStart }
 
-// MessageEnd ends the current message. It carries nothing, so one shared
-// value (TheMessageEnd) is used everywhere.
-type MessageEnd struct{}
+// MessageEnd ends the current message. Tail is what follows a message's
+// body: nil for nothing (most messages), a script value (goja.Value), or a
+// form decoded by a codec (HTTP trailers as *http.Trailers, say, a Head) that
+// becomes a script object only when a script looks at it. Codecs that carry
+// trailers (HTTP/2, chunked HTTP/1.1) put them here, and the encoders on the
+// other side write them out. A MessageEnd without a tail is the shared
+// TheMessageEnd; an event with a tail is never shared, and neither is ever
+// changed once output.
+type MessageEnd struct {
+	Tail any
+}
 
 // Kind implements Event.
 func (*MessageEnd) Kind() EventKind { return KindMessageEnd }
 
-// TheMessageEnd is the shared MessageEnd event.
+// TheMessageEnd is the shared MessageEnd event without a tail.
 var TheMessageEnd = &MessageEnd{}
 
 // SessionEnd ends a stream. Err is NoError for a normal end.

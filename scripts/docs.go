@@ -92,7 +92,7 @@ var coreDocs = []apidoc.Group{
 		Doc:  "The other three events. `instanceof` works on events received by callbacks.",
 		Entries: []apidoc.Entry{
 			{Signature: "new MessageStart([head])", Doc: "starts a message; `head` is an object or null."},
-			{Signature: "new MessageEnd()", Doc: "ends the current message."},
+			{Signature: "new MessageEnd([tail])", Doc: "ends the current message; `tail` is an object (HTTP trailers: lower-case names to values) or null. `messageEnd.tail` is what a codec decoded after the body (HTTP/2 or chunked trailers, as gRPC sends its status in), or null."},
 			{Signature: "new SessionEnd([error])", Doc: "ends the stream; `error` is '' or one of UnknownError, RuntimeError, ReadError, CannotResolve, ConnectionRefused, Unauthorized, BufferOverflow."},
 		},
 	},

@@ -54,14 +54,28 @@ func (o *messageStartObj) Has(key string) bool                 { return key == "
 func (o *messageStartObj) Delete(key string) bool              { return false }
 func (o *messageStartObj) Keys() []string                      { return []string{"head"} }
 
-type messageEndObj struct{ e *filters.MessageEnd }
+type messageEndObj struct {
+	r *Runtime
+	e *filters.MessageEnd
+}
 
-func (o *messageEndObj) Unwrap() any                         { return o.e }
-func (o *messageEndObj) Get(key string) goja.Value           { return nil }
+func (o *messageEndObj) Unwrap() any { return o.e }
+func (o *messageEndObj) Get(key string) goja.Value {
+	if key == "tail" {
+		v := o.r.HeadValue(o.e.Tail)
+		if _, isJS := o.e.Tail.(goja.Value); !isJS && o.e.Tail != nil {
+			// Keep the script object, so changes made by the script are
+			// what the next filters see.
+			o.e.Tail = v
+		}
+		return v
+	}
+	return nil
+}
 func (o *messageEndObj) Set(key string, val goja.Value) bool { return false }
-func (o *messageEndObj) Has(key string) bool                 { return false }
+func (o *messageEndObj) Has(key string) bool                 { return key == "tail" }
 func (o *messageEndObj) Delete(key string) bool              { return false }
-func (o *messageEndObj) Keys() []string                      { return nil }
+func (o *messageEndObj) Keys() []string                      { return []string{"tail"} }
 
 type sessionEndObj struct {
 	r *Runtime
@@ -125,7 +139,7 @@ func (r *Runtime) EventValue(evt filters.Event) goja.Value {
 	case *filters.MessageStart:
 		return r.wrap(&messageStartObj{r: r, e: e}, r.protoMessageStart)
 	case *filters.MessageEnd:
-		return r.wrap(&messageEndObj{e: e}, r.protoMessageEnd)
+		return r.wrap(&messageEndObj{r: r, e: e}, r.protoMessageEnd)
 	case *filters.SessionEnd:
 		return r.wrap(&sessionEndObj{r: r, e: e}, r.protoSessionEnd)
 	}
@@ -308,7 +322,14 @@ func (r *Runtime) installEvents() {
 		return r.EventValue(&filters.MessageStart{Head: head}).(*goja.Object)
 	})
 	_, r.protoMessageEnd = r.makeClass("MessageEnd", r.protoEvent, func(call goja.ConstructorCall) *goja.Object {
-		return r.EventValue(filters.TheMessageEnd).(*goja.Object)
+		a := call.Argument(0)
+		if goja.IsUndefined(a) || goja.IsNull(a) {
+			return r.EventValue(filters.TheMessageEnd).(*goja.Object)
+		}
+		if _, ok := a.(*goja.Object); !ok {
+			r.throwType("argument #1 expects an object")
+		}
+		return r.EventValue(&filters.MessageEnd{Tail: a}).(*goja.Object)
 	})
 	_, r.protoSessionEnd = r.makeClass("SessionEnd", r.protoEvent, func(call goja.ConstructorCall) *goja.Object {
 		e := &filters.SessionEnd{}

@@ -143,6 +143,9 @@ t('msNullHead', () => new MessageStart(null).head);
 t('msBadHead', () => new MessageStart(42));
 t('msInstance', () => new MessageStart() instanceof MessageStart);
 t('meInstance', () => new MessageEnd() instanceof MessageEnd);
+t('meNoTail', () => new MessageEnd().tail);
+t('meTail', () => new MessageEnd({'grpc-status': '0'}).tail['grpc-status']);
+t('meBadTail', () => new MessageEnd('x'));
 t('seInstance', () => new SessionEnd() instanceof SessionEnd);
 t('seNoError', () => new SessionEnd().error);
 t('seRefused', () => new SessionEnd('ConnectionRefused').error);
@@ -160,6 +163,9 @@ t('messageNotEvent', () => Object.getPrototypeOf(Message.prototype) === Object.g
 		"msBadHead":       "ERR:argument #1 expects an object",
 		"msInstance":      true,
 		"meInstance":      true,
+		"meNoTail":        nil,
+		"meTail":          "0",
+		"meBadTail":       "ERR:argument #1 expects an object",
 		"seInstance":      true,
 		"seNoError":       "",
 		"seRefused":       "ConnectionRefused",
