@@ -54,6 +54,34 @@ func (h *ResponseHead) ToObject(rt *goja.Runtime) *goja.Object {
 	return o
 }
 
+// Trailers are the fields after a message's body (chunked HTTP/1.1 or
+// HTTP/2 trailers), carried as MessageEnd.Tail. Names are lower-cased.
+type Trailers struct {
+	Fields []HeaderField
+}
+
+// ToObject implements filters.Head: an object of names to values.
+func (t *Trailers) ToObject(rt *goja.Runtime) *goja.Object { return headersObject(rt, t.Fields) }
+
+// eachTrailer calls f for every field of a MessageEnd tail in Go or script
+// form (nil, *Trailers or an object of names to values).
+func eachTrailer(tail any, f func(name, value string)) {
+	switch t := tail.(type) {
+	case *Trailers:
+		for _, x := range t.Fields {
+			f(x.Name, x.Value)
+		}
+	case *goja.Object:
+		for _, k := range t.Keys() {
+			x := t.Get(k)
+			if x == nil || goja.IsNull(x) || goja.IsUndefined(x) {
+				continue
+			}
+			f(strings.ToLower(k), x.String())
+		}
+	}
+}
+
 func headersObject(rt *goja.Runtime, hs []HeaderField) *goja.Object {
 	o := rt.NewObject()
 	for _, f := range hs {
