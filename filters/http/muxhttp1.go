@@ -227,18 +227,16 @@ func (c *h1Conn) assign(ex *h1Exchange) {
 func (c *h1Conn) send() {
 	ex := c.ex
 	ex.resume()
-	c.reusable, c.got, c.interim, c.complete, c.fault = true, false, false, nil, nil
+	h := viewHead(ex.start.Head)
+	c.reusable = !hasHeaderToken(h, "connection", "close")
+	c.got, c.interim, c.complete, c.fault = false, false, nil, nil
 	if ex.replay != nil {
-		// A retry on a new connection: the bytes sent the first time.
+		// A retry on another connection: the bytes sent the first time.
 		d := ex.replay
 		ex.replay = nil
 		ex.sent = true
 		c.write(d)
 		return
-	}
-	h := viewHead(ex.start.Head)
-	if hasHeaderToken(h, "connection", "close") {
-		c.reusable = false
 	}
 	loop := c.s.Env().Loop
 	body := ex.body
