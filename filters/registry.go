@@ -28,6 +28,11 @@ type Spec struct {
 	// Fork is set when the sub-sessions get copies of the stream while it
 	// goes on (fork): the graph draws them as forks, not links.
 	Fork bool
+	// ALPN lists the protocols a TLS listener offers by ALPN when its
+	// pipeline holds this filter (demuxHttp: h2 and http/1.1). Listeners
+	// of other pipelines offer none, so clients speak what they would
+	// without ALPN.
+	ALPN []string
 	// Source is the file that registered the filter, relative to the module
 	// root (filters/http/decode.go); Register fills it in.
 	Source string
@@ -121,6 +126,17 @@ func sourcePath(file string) string {
 		return file[i+1:]
 	}
 	return path.Base(file)
+}
+
+// ALPN returns the protocols a TLS listener running p offers: those of
+// the first filter of p that declares any (Spec.ALPN), or nil.
+func (p *Pipeline) ALPN() []string {
+	for _, d := range p.Filters {
+		if s := registry[d.Name]; s != nil && len(s.ALPN) > 0 {
+			return s.ALPN
+		}
+	}
+	return nil
 }
 
 // Lookup returns the spec of a filter by script name.

@@ -574,6 +574,7 @@ func (w *Worker) openListener(p *filters.Pipeline) (*listener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen %s: %w", l.addr, err)
 		}
+		conf.NextProtos = p.ALPN()
 		l.tls = conf
 	}
 	listen := w.opts.Listen
@@ -676,6 +677,9 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 	c := filters.NewConn(nc, w.Loop)
 	c.SetLimits(limits)
 	in := filters.NewInbound(c, limits)
+	if tc, ok := nc.(*tls.Conn); ok {
+		in.ALPN = tc.ConnectionState().NegotiatedProtocol
+	}
 	in.RemoteAddr, in.RemotePort = splitAddr(nc.RemoteAddr())
 	in.LocalAddr, in.LocalPort = splitAddr(nc.LocalAddr())
 
