@@ -68,8 +68,8 @@ type h2Conn struct {
 	wbuf  []byte
 	wdata *filters.Data
 	depth int
-	heads []*h2Answer  // answer heads held until the event is handled (deferHead)
-	sends []*h2Stream  // streams with body to send once the event is handled
+	heads []*h2Answer // answer heads held until the event is handled (deferHead)
+	sends []*h2Stream // streams with body to send once the event is handled
 
 	streams map[uint32]*h2Stream
 	lastID  uint32 // the highest stream id the peer opened (server) or we opened (client)
