@@ -425,23 +425,6 @@ func answerStatus(a *h2Answer, status int) {
 	a.Input(filters.TheMessageEnd)
 }
 
-// deferHead holds an answer's head until the event being handled is done,
-// so that a whole answer given at once goes out as HEADERS with
-// END_STREAM, and a streamed one gets its head out before its body comes.
-func (c *h2Conn) deferHead(a *h2Answer) {
-	c.heads = append(c.heads, a)
-}
-
-// writeHeads writes the heads deferHead held.
-func (c *h2Conn) writeHeads() {
-	for len(c.heads) > 0 {
-		a := c.heads[0]
-		c.heads = c.heads[1:]
-		a.writeHead(false)
-	}
-	c.heads = nil
-}
-
 // responseBlock encodes a response head; connection-specific fields are
 // left out (RFC 9113 §8.2.2).
 func (c *h2Conn) responseBlock(head any) []byte {

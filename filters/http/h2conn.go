@@ -68,8 +68,8 @@ type h2Conn struct {
 	wbuf  []byte
 	wdata *filters.Data
 	depth int
-	heads []*h2Answer // answer heads held until the event is handled (deferHead)
-	sends []*h2Stream // streams with body to send once the event is handled
+	heads []headWriter // message heads held until the event is handled (deferHead)
+	sends []*h2Stream  // streams with body to send once the event is handled
 
 	streams map[uint32]*h2Stream
 	lastID  uint32 // the highest stream id the peer opened (server) or we opened (client)
@@ -603,6 +603,32 @@ func (c *h2Conn) peerEnded(e *filters.SessionEnd) {
 		err = filters.ReadError
 	}
 	c.end(err)
+}
+
+// headWriter is a message whose head waits for deferHead.
+type headWriter interface {
+	// writeHead writes the head if it still waits, with END_STREAM when
+	// end.
+	writeHead(end bool)
+}
+
+// deferHead holds a message's head until the event being handled is done,
+// so that a whole message given at once goes out as HEADERS with
+// END_STREAM, and a streamed one gets its head out before its body comes.
+// Heads go out in the order they were held (the client's stream ids must
+// rise).
+func (c *h2Conn) deferHead(h headWriter) {
+	c.heads = append(c.heads, h)
+}
+
+// writeHeads writes the heads deferHead held.
+func (c *h2Conn) writeHeads() {
+	for len(c.heads) > 0 {
+		h := c.heads[0]
+		c.heads = c.heads[1:]
+		h.writeHead(false)
+	}
+	c.heads = nil
 }
 
 // encodeFields HPACK-encodes fields into a fresh block.
