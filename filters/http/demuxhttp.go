@@ -19,7 +19,6 @@ func init() {
 		},
 		Make: makeDemuxHTTP,
 		Sub:  filters.FirstArg,
-		ALPN: []string{"h2", "http/1.1"},
 	}
 	filters.Register(&spec)
 	alias := spec
@@ -92,6 +91,14 @@ func (t *demuxHTTPTemplate) Retire() {
 	for c := range t.conns {
 		c.goAway()
 	}
+}
+
+// ALPN implements filters.ALPNSpeaker: h2 first unless HTTP/2 is off.
+func (t *demuxHTTPTemplate) ALPN() []string {
+	if !t.http2 {
+		return nil
+	}
+	return []string{"h2", "http/1.1"}
 }
 
 func (t *demuxHTTPTemplate) pipeline() *filters.Pipeline { return t.module.Named[t.target] }
