@@ -177,6 +177,7 @@ type h1Conn struct {
 	idleTimer *filters.Timer
 	served    int  // exchanges completed on it
 	gone      bool // ended or closed: its output is ignored
+	valved    bool // an h1Valve of it is in the exchange's requester's context
 
 	// The current exchange's answer, as the decoder gives it.
 	reusable bool                // nothing so far stops another request
@@ -227,6 +228,8 @@ func (c *h1Conn) assign(ex *h1Exchange) {
 func (c *h1Conn) send() {
 	ex := c.ex
 	ex.resume()
+	c.valved = true
+	ex.s.Context.AddValve(h1Valve{c})
 	h := viewHead(ex.start.Head)
 	c.reusable = !hasHeaderToken(h, "connection", "close")
 	c.got, c.interim, c.complete, c.fault = false, false, nil, nil
@@ -277,6 +280,27 @@ func (c *h1Conn) send() {
 		ex.sent = true
 	}
 }
+
+// detach ends the exchange's use of the connection.
+func (c *h1Conn) detach(ex *h1Exchange) {
+	c.ex, ex.conn = nil, nil
+	if c.valved {
+		c.valved = false
+		ex.s.Context.RemoveValve(h1Valve{c})
+	}
+}
+
+// h1Valve is backpressure from the requester to the connection its answer
+// comes from: while the requester's context is paused (its client takes
+// the answer too slowly: an HTTP/2 stream whose window is closed), so is
+// the upstream session's, and with it the socket connect reads.
+type h1Valve struct{ c *h1Conn }
+
+// Pause implements filters.Valve.
+func (v h1Valve) Pause() { v.c.s.Context.Pause() }
+
+// Resume implements filters.Valve.
+func (v h1Valve) Resume() { v.c.s.Context.Resume() }
 
 // write passes request bytes to the upstream session.
 func (c *h1Conn) write(d *filters.Data) {
@@ -401,7 +425,7 @@ func (c *h1Conn) settle(ex *h1Exchange, dec *httpDecoder) {
 	switch {
 	case c.fault != nil:
 		f := c.fault
-		c.ex, ex.conn = nil, nil
+		c.detach(ex)
 		c.close()
 		code := f.Err
 		if code == filters.NoError {
@@ -410,7 +434,7 @@ func (c *h1Conn) settle(ex *h1Exchange, dec *httpDecoder) {
 		ex.fail(code, f.Message)
 	case c.complete != nil:
 		end := c.complete
-		c.ex, ex.conn = nil, nil
+		c.detach(ex)
 		c.served++
 		if c.reusable && ex.sent && decoderAtRest(dec) {
 			c.release()
@@ -456,7 +480,7 @@ func (c *h1Conn) upstreamEnded(e *filters.SessionEnd) {
 	c.idleTimer.Stop()
 	c.pool.remove(c)
 	if ex != nil && c.ex == ex {
-		c.ex, ex.conn = nil, nil
+		c.detach(ex)
 		switch {
 		case c.complete != nil:
 			ex.finish(c.complete)
@@ -635,7 +659,7 @@ func (ex *h1Exchange) cancel() {
 	}
 	ex.end()
 	if c := ex.conn; c != nil {
-		ex.conn, c.ex = nil, nil
+		c.detach(ex)
 		c.close()
 	}
 	ex.pool.maybeDrop()

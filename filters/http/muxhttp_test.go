@@ -1013,3 +1013,33 @@ func TestMuxHttpSelectorThrows(t *testing.T) {
 		t.Fatalf("log:\n%s", w.LogText())
 	}
 }
+
+// While the requester's context is paused (its client takes the answer too
+// slowly), the connection the answer comes from is not read; once resumed
+// the answer arrives, and the connection serves the next request.
+func TestMuxHttpRequesterPausePausesConnection(t *testing.T) {
+	u := newUpstream(t, nil)
+	w := muxWorld(t, u.addr(), "")
+	a := w.Session("p")
+	a.Run(func() { a.Ctx.Pause() })
+	a.Feed(get("/a")...)
+	waitFor(t, a, "the request upstream", func() bool { return u.totalRequests() == 1 })
+	// Another key's exchange, after the first answer was written out: it
+	// gets through while the first stays unread.
+	b := send(w, "p", "other", get("/b")...)
+	answered(t, b)
+	if got := filtertest.KindsNow(a); got != "" {
+		t.Fatalf("answer read while its requester is paused: %s", got)
+	}
+	a.Run(func() { a.Ctx.Resume() })
+	if got := answered(t, a); got != okAnswer("ans:/a") {
+		t.Fatalf("a got:\n%s", got)
+	}
+	c := send(w, "p", "", get("/c")...)
+	if got := answered(t, c); got != okAnswer("ans:/c") {
+		t.Fatalf("c got:\n%s", got)
+	}
+	if got := strings.Join(u.reqs(0), "|"); got != "GET /a |GET /c " {
+		t.Fatalf("first connection got %s", got)
+	}
+}
