@@ -267,6 +267,7 @@ type muxHttp struct {
 	held   []filters.Event
 	heldN  int  // bytes of Data in held
 	paused bool // this filter paused the reading of the session's connection
+	h2     bool // the last request held came over HTTP/2
 	ended  bool // input SessionEnd seen
 	closed bool // SessionEnd output
 }
@@ -349,12 +350,18 @@ func (f *muxHttp) process(evt filters.Event) {
 }
 
 // hold keeps an event until the answer before it is through, pausing the
-// session's connection when too much is held.
+// session's connection when too much is held. (Requests one after another
+// in one session come from an HTTP/1 connection, in order: the one it waits
+// for is complete. A session of HTTP/2 requests is not paused this way,
+// which would stop the connection's other streams.)
 func (f *muxHttp) hold(evt filters.Event) {
 	f.held = append(f.held, evt)
-	if d, ok := evt.(*filters.Data); ok {
-		f.heldN += d.Size()
-		if f.heldN > MuxHttpBufferSize && !f.paused {
+	switch e := evt.(type) {
+	case *filters.MessageStart:
+		f.h2 = isHTTP2(e.Head)
+	case *filters.Data:
+		f.heldN += e.Size()
+		if f.heldN > MuxHttpBufferSize && !f.paused && !f.h2 {
 			if ds := f.s.Downstream(); ds != nil {
 				f.paused = true
 				ds.PauseReading()

@@ -593,25 +593,40 @@ func (ex *h1Exchange) Input(evt filters.Event) {
 	}
 }
 
-// checkBuffer pauses the requester's connection while a queued request
-// holds more than MuxHttpBufferSize.
+// checkBuffer stops the requester's input while a queued request holds
+// more than MuxHttpBufferSize. An HTTP/1 request stops its client's
+// connection from being read (its requests come in order, so none that
+// could free a connection is stuck behind it). An HTTP/2 request (from
+// demuxHttp) must not stop its connection, whose other streams may be the
+// very uploads holding the pool's connections: it pauses its own context
+// instead, whose sources are those of its stream.
 func (ex *h1Exchange) checkBuffer() {
 	if ex.paused || ex.body == nil || ex.body.Size() <= MuxHttpBufferSize {
 		return
 	}
-	if ds := ex.s.Downstream(); ds != nil {
-		ex.paused = true
+	ex.paused = true
+	if isHTTP2(ex.start.Head) {
+		ex.s.Context.Pause()
+	} else if ds := ex.s.Downstream(); ds != nil {
 		ds.PauseReading()
 	}
 }
 
 // resume undoes checkBuffer's pause.
 func (ex *h1Exchange) resume() {
-	if ex.paused {
-		ex.paused = false
-		ex.s.Downstream().ResumeReading()
+	if !ex.paused {
+		return
+	}
+	ex.paused = false
+	if isHTTP2(ex.start.Head) {
+		ex.s.Context.Resume()
+	} else if ds := ex.s.Downstream(); ds != nil {
+		ds.ResumeReading()
 	}
 }
+
+// isHTTP2 tells whether a request head came over HTTP/2.
+func isHTTP2(head any) bool { return viewHead(head).protocol() == "HTTP/2.0" }
 
 // end marks the exchange done and lets go of what it holds.
 func (ex *h1Exchange) end() {

@@ -1043,3 +1043,48 @@ func TestMuxHttpRequesterPausePausesConnection(t *testing.T) {
 		t.Fatalf("first connection got %s", got)
 	}
 }
+
+// countingValve counts the pauses and resumes of a context's sources.
+type countingValve struct{ paused, resumed int }
+
+func (v *countingValve) Pause()  { v.paused++ }
+func (v *countingValve) Resume() { v.resumed++ }
+
+// A long HTTP/2 request (from demuxHttp) waiting for a connection pauses
+// its own context, not its client's connection (whose other streams may
+// be what holds the connections), until it can go.
+func TestMuxHttpQueuedHTTP2RequestPausesItsContext(t *testing.T) {
+	hold := make(chan struct{})
+	u := newUpstream(t, func(c *upConn, req *nethttp.Request, body string) {
+		if req.URL.Path == "/slow" {
+			<-hold
+		}
+		c.answer(req, fmt.Sprintf("%s:%d", req.URL.Path, len(body)))
+	})
+	w := muxWorld(t, u.addr(), ", {maxConnections: 1}")
+	a := send(w, "p", "", get("/slow")...)
+	waitFor(t, a, "the first request upstream", func() bool { return u.totalRequests() == 1 })
+	b := w.Session("p")
+	v := &countingValve{}
+	b.Run(func() { b.Ctx.AddValve(v) })
+	h := &http.RequestHead{Method: "POST", Path: "/h2", Protocol: "HTTP/2.0", Headers: []http.HeaderField{{Name: "host", Value: "up"}}}
+	long := strings.Repeat("x", http.MuxHttpBufferSize)
+	b.Feed(&filters.MessageStart{Head: h}, filtertest.Data(long))
+	if *v != (countingValve{}) {
+		t.Fatalf("paused within the buffer: %+v", *v)
+	}
+	b.Feed(filtertest.Data("y"))
+	if *v != (countingValve{paused: 1}) {
+		t.Fatalf("past the buffer: %+v, want one pause", *v)
+	}
+	b.Feed(filtertest.Data("z"), filters.TheMessageEnd)
+	close(hold)
+	if got := answered(t, b); got != okAnswer(fmt.Sprintf("/h2:%d", len(long)+2)) {
+		t.Fatalf("b got:\n%s", got)
+	}
+	b.Run(func() {
+		if *v != (countingValve{paused: 1, resumed: 1}) {
+			t.Fatalf("after the request went: %+v, want paused and resumed once", *v)
+		}
+	})
+}
