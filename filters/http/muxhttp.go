@@ -20,21 +20,24 @@ import (
 // version 1, a pool of HTTP/1.1 keep-alive connections.
 
 func init() {
-	for _, name := range []string{"muxHttp", "muxHTTP"} {
-		filters.Register(&filters.Spec{
-			Name: name, Args: "target[, selector][, options]",
-			Description: "Sends HTTP requests from different sessions over shared upstream connections and routes each response back to its request",
-			Params: []filters.Param{
-				{Name: "target", Type: "string", Help: "Name of the pipeline whose sessions are the upstream connections, taking and giving raw bytes (usually just connect())"},
-				{Name: "selector", Type: "function", Help: "Callback giving the key of the connections a session shares, called once per session in its context; without it all sessions share one key"},
-				{Name: "options", Type: "object", Help: "version: 1 (default) for a pool of HTTP/1.1 keep-alive connections, one request at a time each, or 2 for HTTP/2; " +
-					"maxConnections: connections per key (default 100), further requests queue (up to 1000 per key, then they end with BufferOverflow); " +
-					"idleTimeout: seconds or a duration string such as '10s' after which an unused connection is closed (default the mux idle timeout, 10 s)"},
-			},
-			Make: makeMuxHttp,
-			Sub:  filters.FirstArg,
-		})
+	spec := filters.Spec{
+		Name: "muxHttp", Args: "target[, selector][, options]",
+		Description: "Sends HTTP requests from different sessions over shared upstream connections and routes each response back to its request",
+		Params: []filters.Param{
+			{Name: "target", Type: "string", Help: "Name of the pipeline whose sessions are the upstream connections, taking and giving raw bytes (usually just connect())"},
+			{Name: "selector", Type: "function", Help: "Callback giving the key of the connections a session shares, called once per session in its context; without it all sessions share one key"},
+			{Name: "options", Type: "object", Help: "version: 1 (default) for a pool of HTTP/1.1 keep-alive connections, one request at a time each, or 2 for HTTP/2; " +
+				"maxConnections: connections per key (default 100), further requests queue (up to 1000 per key, then they end with BufferOverflow); " +
+				"idleTimeout: seconds or a duration string such as '10s' after which an unused connection is closed (default the mux idle timeout, 10 s)"},
+		},
+		Make: makeMuxHttp,
+		Sub:  filters.FirstArg,
 	}
+	filters.Register(&spec)
+	alias := spec
+	alias.Name = "muxHTTP"
+	alias.Description = "Alias of muxHttp (the later Pipy's spelling)"
+	filters.Register(&alias)
 }
 
 // Defaults and limits of muxHttp.
