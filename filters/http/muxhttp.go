@@ -94,6 +94,7 @@ type httpUpstreamMaker func(t *muxHttpTemplate, key string, drop func()) httpUps
 // the HTTP/2 client is there, and then set by its file's init.
 var muxHttpVersion2 httpUpstreamMaker
 
+// makeMuxHttp builds the template of a muxHttp() call from its arguments.
 func makeMuxHttp(a *filters.Args) (filters.Template, error) {
 	if err := a.Require(1); err != nil {
 		return nil, err
@@ -251,6 +252,7 @@ func (t *muxHttpTemplate) idleTimeout(env *filters.Env) time.Duration {
 	return env.MuxIdle()
 }
 
+// New implements filters.Template.
 func (t *muxHttpTemplate) New(s *filters.Session, out filters.Sink) filters.Sink {
 	return &muxHttp{t: t, s: s, out: out}
 }
@@ -275,6 +277,7 @@ type muxHttp struct {
 	closed bool // SessionEnd output
 }
 
+// Input implements filters.Sink: requests in, one exchange each.
 func (f *muxHttp) Input(evt filters.Event) {
 	if f.closed {
 		if d, ok := evt.(*filters.Data); ok {
@@ -448,6 +451,8 @@ type muxHttpAnswer struct {
 	done bool
 }
 
+// Input implements filters.Sink: the exchange's answer, passed on to the
+// session's output while it is the one awaited.
 func (a *muxHttpAnswer) Input(evt filters.Event) {
 	f := a.f
 	if a.done || f.answer != a || f.closed {

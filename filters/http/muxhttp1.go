@@ -34,6 +34,7 @@ type h1Pool struct {
 	dispatching, again bool // dispatch runs; it must look at the queue once more
 }
 
+// newH1Pool is version 1's httpUpstreamMaker.
 func newH1Pool(t *muxHttpTemplate, key string, drop func()) httpUpstream {
 	return &h1Pool{t: t, key: key, drop: drop, retired: t.retired}
 }
