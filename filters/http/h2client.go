@@ -18,6 +18,15 @@ type h2Client struct {
 	// can take its place; onClosed when the connection has ended.
 	onStreamClosed func(cl *h2Client)
 	onClosed       func(cl *h2Client)
+	// Until the peer's SETTINGS frame (the first of its preface) is read,
+	// its concurrent-stream limit is unknown: one stream goes, the others
+	// wait (a server allowing fewer than they are would refuse them).
+	// settingsHdr is that frame's header, peerRead what was read of the
+	// peer so far; onSettings runs once the frame is applied.
+	settled     bool
+	settingsHdr [9]byte
+	peerRead    int
+	onSettings  func(cl *h2Client)
 }
 
 // newH2Client starts a session of p in ctx and speaks HTTP/2 over it.
@@ -34,7 +43,24 @@ func newH2Client(p *filters.Pipeline, ctx *filters.Context) *h2Client {
 func (cl *h2Client) fromUpstream(evt filters.Event) {
 	switch e := evt.(type) {
 	case *filters.Data:
+		if cl.settled {
+			cl.c.input(e)
+			return
+		}
+		if cl.peerRead < len(cl.settingsHdr) {
+			e.Peek(cl.settingsHdr[cl.peerRead:])
+		}
+		cl.peerRead += e.Size()
 		cl.c.input(e)
+		if n := len(cl.settingsHdr); cl.peerRead >= n && !cl.c.ended {
+			h := cl.settingsHdr
+			if cl.peerRead >= n+(int(h[0])<<16|int(h[1])<<8|int(h[2])) {
+				cl.settled = true
+				if cl.onSettings != nil {
+					cl.onSettings(cl)
+				}
+			}
+		}
 	case *filters.SessionEnd:
 		cl.c.peerEnded(e)
 	}
@@ -43,7 +69,8 @@ func (cl *h2Client) fromUpstream(evt filters.Event) {
 // available reports whether a new stream may be opened now.
 func (cl *h2Client) available() bool {
 	c := cl.c
-	return !c.ended && !c.goingAway && !c.peerAway && uint32(c.active) < c.peerMaxStreams && c.nextID < 1<<31-1
+	return !c.ended && !c.goingAway && !c.peerAway && uint32(c.active) < c.peerMaxStreams && c.nextID < 1<<31-1 &&
+		(cl.settled || c.active == 0)
 }
 
 // idle reports whether no stream is open.

@@ -57,6 +57,7 @@ func (u *h2Upstream) client(s *filters.Session) *h2Client {
 	cl := newH2Client(p, s.Context.Derive())
 	cl.onStreamClosed = u.streamClosed
 	cl.onClosed = u.connClosed
+	cl.onSettings = u.streamClosed
 	u.cl = cl
 	u.conns = append(u.conns, cl)
 	return cl
@@ -149,6 +150,7 @@ func (u *h2Upstream) closeAll() {
 	for _, cl := range conns {
 		cl.onClosed = nil
 		cl.onStreamClosed = nil
+		cl.onSettings = nil
 		cl.close()
 	}
 	u.drop()
