@@ -1068,3 +1068,86 @@ func TestMuxHttp2PausedRequesterHoldsItsWindow(t *testing.T) {
 		t.Fatalf("%d connections, want 1", got)
 	}
 }
+
+// A request body the server does not read yet piles up for the stream's
+// window; past a bound the requester's context is paused (its sources
+// stop), and resumed once the server reads: a long upload is neither
+// reset nor held in memory whole.
+func TestMuxHttp2SlowReaderPausesRequester(t *testing.T) {
+	const size = 4 << 20
+	release := make(chan struct{})
+	p := newH2Peer(t, 0, false, func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%d", n)
+	})
+	w := mux2World(t, p.addr(), "", "")
+	a := w.Session("p")
+	v := &countingValve{}
+	a.Run(func() { a.Ctx.AddValve(v) })
+	a.Feed(reqHead("POST", "/up"))
+	part := strings.Repeat("x", 64<<10)
+	sent := 0
+	// The server's windows (1 MiB) fill; what follows waits here.
+	for sent < 2<<20 {
+		a.Feed(filtertest.Data(part))
+		sent += len(part)
+	}
+	// (It may pause and resume before, while the server's windows open.)
+	waitFor(t, a, "the requester paused", func() bool { return v.paused == v.resumed+1 })
+	if got := filtertest.KindsNow(a); got != "" {
+		t.Fatalf("requester got %s", got)
+	}
+	close(release)
+	waitFor(t, a, "the requester resumed", func() bool { return v.paused == v.resumed })
+	for sent < size {
+		a.Feed(filtertest.Data(part))
+		sent += len(part)
+	}
+	a.Feed(filters.TheMessageEnd)
+	wantOK(t, "upload", h2Answered(t, a), fmt.Sprint(size))
+	a.Run(func() {
+		if v.paused == 0 || v.paused != v.resumed {
+			t.Fatalf("requester paused %d times, resumed %d times", v.paused, v.resumed)
+		}
+	})
+}
+
+// A bidirectional stream (gRPC's bidi style): the server echoes the
+// request body as it reads it, the requester sends more than the windows
+// hold before reading: both directions flow at once.
+func TestMuxHttp2BidiEcho(t *testing.T) {
+	const size = 3 << 20
+	p := newH2Peer(t, 0, false, func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		w.WriteHeader(200)
+		buf := make([]byte, 16<<10)
+		for {
+			n, err := r.Body.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return
+				}
+				w.(nethttp.Flusher).Flush()
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	w := mux2World(t, p.addr(), "", "")
+	a := w.Session("p")
+	a.Feed(reqHead("POST", "/echo"))
+	part := strings.Repeat("e", 64<<10)
+	for sent := 0; sent < size; sent += len(part) {
+		a.Feed(filtertest.Data(part))
+	}
+	a.Feed(filters.TheMessageEnd)
+	ans := h2Answered(t, a)
+	if ans.status() != 200 || ans.err != "" || len(ans.body) != size {
+		t.Fatalf("echo: status %d, %d bytes, err %q", ans.status(), len(ans.body), ans.err)
+	}
+}
