@@ -88,7 +88,9 @@ func (cl *h2Client) close() {
 // cut it) go to answer. headOnly: the request is HEAD, its answer has no
 // body. ctx is the requester's: while something pauses it (a slow client
 // of the answer, see filters.Context.Pause), the stream's window is not
-// opened again, so the upstream stops sending on this stream only.
+// opened again, so the upstream stops sending on this stream only. ctx is
+// also the source of the request: while too much of its body waits for the
+// peer's window, ctx is paused.
 func (cl *h2Client) open(answer filters.Sink, ctx *filters.Context) filters.Sink {
 	c := cl.c
 	id := c.nextID
@@ -96,6 +98,7 @@ func (cl *h2Client) open(answer filters.Sink, ctx *filters.Context) filters.Sink
 	c.lastID = id
 	st := c.newStream(id)
 	st.toPeer = answer
+	st.source = ctx
 	v := h2WindowValve{st}
 	ctx.AddValve(v)
 	st.onClose = func(*h2Stream, filters.ErrorCode) {
@@ -111,8 +114,16 @@ func (cl *h2Client) open(answer filters.Sink, ctx *filters.Context) filters.Sink
 // WINDOW_UPDATEs.
 type h2WindowValve struct{ st *h2Stream }
 
-// Pause implements filters.Valve.
-func (v h2WindowValve) Pause() { v.st.holdWindow++ }
+// Pause implements filters.Valve. The pause the stream's own request
+// causes (its body waits for the peer's window: st.pausing, see
+// h2Stream.source) does not hold the answer's window: a peer that answers
+// as it reads (a bidirectional stream) would wait for it while the request
+// waits for the peer.
+func (v h2WindowValve) Pause() {
+	if !v.st.pausing {
+		v.st.holdWindow++
+	}
+}
 
 // Resume implements filters.Valve.
 func (v h2WindowValve) Resume() {
