@@ -90,8 +90,10 @@ func (cl *h2Client) close() {
 // of the answer, see filters.Context.Pause), the stream's window is not
 // opened again, so the upstream stops sending on this stream only. ctx is
 // also the source of the request: while too much of its body waits for the
-// peer's window, ctx is paused.
-func (cl *h2Client) open(answer filters.Sink, ctx *filters.Context) filters.Sink {
+// peer's window, ctx is paused (and with it, for an HTTP/1 request, the
+// reading of its client's connection: see h2Request).
+func (cl *h2Client) open(answer filters.Sink, s *filters.Session) filters.Sink {
+	ctx := s.Context
 	c := cl.c
 	id := c.nextID
 	c.nextID += 2
@@ -101,14 +103,29 @@ func (cl *h2Client) open(answer filters.Sink, ctx *filters.Context) filters.Sink
 	st.source = ctx
 	v := h2WindowValve{st}
 	ctx.AddValve(v)
+	r := &h2Request{st: st, s: s}
 	st.onClose = func(*h2Stream, filters.ErrorCode) {
 		ctx.RemoveValve(v)
+		if r.reading != nil {
+			ctx.RemoveValve(r.reading)
+			r.reading = nil
+		}
 		if cl.onStreamClosed != nil {
 			cl.onStreamClosed(cl)
 		}
 	}
-	return &h2Request{st: st}
+	return r
 }
+
+// readingValve stops the reading of a client's connection (an HTTP/1
+// requester's, whose requests come in order) while its context is paused.
+type readingValve struct{ ds filters.Downstream }
+
+// Pause implements filters.Valve.
+func (v readingValve) Pause() { v.ds.PauseReading() }
+
+// Resume implements filters.Valve.
+func (v readingValve) Resume() { v.ds.ResumeReading() }
 
 // h2WindowValve pauses what the peer sends on a stream by holding back its
 // WINDOW_UPDATEs.
@@ -200,7 +217,13 @@ func (cl *h2Client) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 
 // h2Request writes one request message to its stream.
 type h2Request struct {
-	st      *h2Stream
+	st *h2Stream
+	s  *filters.Session // the requester
+	// reading is the requester's client connection, a source of its
+	// context while the stream lives, for an HTTP/1 request (an HTTP/2
+	// one's stream at demuxHttp registered its own valve there; its
+	// connection, which carries other streams, must not stop).
+	reading filters.Valve
 	head    any
 	waiting bool
 	started bool
@@ -224,6 +247,10 @@ func (r *h2Request) Input(evt filters.Event) {
 			return
 		}
 		r.started = true
+		if ds := r.s.Downstream(); ds != nil && !isHTTP2(e.Head) {
+			r.reading = readingValve{ds}
+			r.s.Context.AddValve(r.reading)
+		}
 		r.head, r.waiting = e.Head, true
 		st.headOnly = viewHead(e.Head).method() == "HEAD"
 		c.deferHead(r)

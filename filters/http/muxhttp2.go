@@ -36,7 +36,7 @@ func newH2Upstream(t *muxHttpTemplate, key string, drop func()) httpUpstream {
 func (u *h2Upstream) Exchange(s *filters.Session, answer filters.Sink) filters.Sink {
 	u.stopIdle()
 	if cl := u.client(s); cl != nil && cl.available() && len(u.waiting) == 0 {
-		return cl.open(answer, s.Context)
+		return cl.open(answer, s)
 	}
 	w := &h2Waiting{u: u, s: s, answer: answer}
 	u.waiting = append(u.waiting, w)
@@ -106,7 +106,7 @@ func (u *h2Upstream) dispatch() {
 			return
 		}
 		u.waiting = u.waiting[1:]
-		w.start(cl.open(w.answer, w.s.Context))
+		w.start(cl.open(w.answer, w.s))
 	}
 }
 
