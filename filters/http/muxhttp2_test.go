@@ -43,11 +43,11 @@ import (
 // on its own) with the test's handler. Plain connections (h2c, prior
 // knowledge) are wrapped to log the frames each way.
 type h2Peer struct {
-	t          *testing.T
-	ln         net.Listener
-	maxStreams uint32
-	tls        *tls.Config // nil: h2c
-	handler    nethttp.Handler
+	t         *testing.T
+	ln        net.Listener
+	newServer func() *http2.Server // the settings of each connection's server
+	tls       *tls.Config          // nil: h2c
+	handler   nethttp.Handler
 
 	mu    sync.Mutex
 	conns []*h2PeerConn
@@ -71,6 +71,13 @@ type h2PeerConn struct {
 // request body.
 func newH2Peer(t *testing.T, maxStreams uint32, useTLS bool, handler nethttp.HandlerFunc) *h2Peer {
 	t.Helper()
+	return newH2PeerWith(t, func() *http2.Server { return &http2.Server{MaxConcurrentStreams: maxStreams} }, useTLS, handler)
+}
+
+// newH2PeerWith is newH2Peer whose connections are served by the servers
+// newServer makes.
+func newH2PeerWith(t *testing.T, newServer func() *http2.Server, useTLS bool, handler nethttp.HandlerFunc) *h2Peer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +89,7 @@ func newH2Peer(t *testing.T, maxStreams uint32, useTLS bool, handler nethttp.Han
 			fmt.Fprintf(w, "ans:%s", r.URL.Path)
 		}
 	}
-	p := &h2Peer{t: t, ln: ln, maxStreams: maxStreams, handler: handler}
+	p := &h2Peer{t: t, ln: ln, newServer: newServer, handler: handler}
 	if useTLS {
 		p.tls = &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}, NextProtos: []string{"h2"}}
 	}
@@ -119,7 +126,7 @@ func (c *h2PeerConn) serve() {
 		p.mu.Unlock()
 		c.nc.Close()
 	}()
-	srv := &http2.Server{MaxConcurrentStreams: p.maxStreams}
+	srv := p.newServer()
 	c.base = &nethttp.Server{}
 	if err := http2.ConfigureServer(c.base, srv); err != nil {
 		p.t.Error(err)
@@ -494,11 +501,24 @@ func pattern(n int) []byte {
 // A request body of 1 MiB (larger than the peer's 64 KiB default
 // windows) streams out whole, and an answer of 1 MiB (larger than the
 // windows this side opens) comes back whole: flow control both ways.
+// With the server's smallest windows (16 KiB a stream, 64 KiB the
+// connection), the same again.
 func TestMuxHttp2LargeBodies(t *testing.T) {
+	for name, newServer := range map[string]func() *http2.Server{
+		"default windows": func() *http2.Server { return &http2.Server{} },
+		"small windows": func() *http2.Server {
+			return &http2.Server{MaxUploadBufferPerStream: 16 << 10, MaxUploadBufferPerConnection: 65535, MaxReadFrameSize: 16 << 10}
+		},
+	} {
+		t.Run(name, func(t *testing.T) { testMuxHttp2LargeBodies(t, newServer) })
+	}
+}
+
+func testMuxHttp2LargeBodies(t *testing.T, newServer func() *http2.Server) {
 	const size = 1 << 20
 	big := pattern(size)
 	var received atomic.Int64
-	p := newH2Peer(t, 0, false, func(w nethttp.ResponseWriter, r *nethttp.Request) {
+	p := newH2PeerWith(t, newServer, false, func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		switch r.URL.Path {
 		case "/up":
 			h := sha256.New()
@@ -517,6 +537,10 @@ func TestMuxHttp2LargeBodies(t *testing.T) {
 		}
 	})
 	w := mux2World(t, p.addr(), "", "")
+	// A first request has the server's SETTINGS read. (Before them this
+	// side may send as the protocol's default windows allow, 64 KiB, more
+	// than the small ones, which the Go server does not accept.)
+	wantOK(t, "first", h2Answered(t, send(w, "p", "", get("/first")...)), "")
 
 	// The body streams: the server reads its first part before the
 	// request has ended.
@@ -1491,4 +1515,86 @@ func TestMuxHttp2RetriesStreamRefusedByGoAway(t *testing.T) {
 	b := send(w, "p", "", get("/b")...)
 	wantOK(t, "kept stream", h2Answered(t, a), "ans 1/1")
 	wantOK(t, "stream after the GOAWAY's last", h2Answered(t, b), "ans 2/1")
+}
+
+// A request made by a script (new Message) goes out with lower-case
+// header names, without the connection-specific ones, with its host as
+// :authority; its answer's head reads as usual in the script.
+func TestMuxHttp2ScriptRequest(t *testing.T) {
+	p := newH2Peer(t, 0, false, func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var names []string
+		for k := range r.Header {
+			names = append(names, k+"="+strings.Join(r.Header[k], ","))
+		}
+		sort.Strings(names)
+		w.Header().Set("X-Answer", "yes")
+		w.WriteHeader(201)
+		fmt.Fprintf(w, "%s %s %s %s %s", r.Method, r.URL.RequestURI(), r.Host, strings.Join(names, ";"), body)
+	})
+	w := filtertest.Load(t, `pipy({_status: 0, _hdr: ''})
+.pipeline('p')
+  .replaceMessage(() => new Message({method: 'PUT', path: '/s?q=1', headers: {
+    Host: 'example.com', 'X-Upper': 'v', Connection: 'keep-alive', 'Keep-Alive': '5', TE: 'gzip', 'Transfer-Encoding': 'chunked', Upgrade: 'x'}}, 'payload'))
+  .muxHttp('up', {version: 2})
+  .onMessageStart(e => { _status = e.head.status; _hdr = e.head.headers['x-answer'] })
+.pipeline('up').connect('`+p.addr()+`')
+`)
+	a := send(w, "p", "", filtertest.Msg("x")...)
+	// (The script read the answer's head, now in script form: its status
+	// is checked below.)
+	if ans, want := h2Answered(t, a), "PUT /s?q=1 example.com X-Upper=v payload"; !ans.ended || ans.body != want {
+		t.Fatalf("got %v, want %q", ans, want)
+	}
+	if got := a.Get("_status") + " " + a.Get("_hdr"); got != `201 "yes"` {
+		t.Fatalf("script saw %s", got)
+	}
+}
+
+// Header blocks larger than a frame (CONTINUATION) both ways.
+func TestMuxHttp2LargeHeaders(t *testing.T) {
+	long := strings.Repeat("~", 20<<10) // (Huffman makes no shorter: more than a frame)
+	p := newH2Peer(t, 0, false, func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		w.Header().Set("X-Back", r.Header.Get("X-Long"))
+		fmt.Fprint(w, len(r.Header.Get("X-Long")))
+	})
+	w := mux2World(t, p.addr(), "", "")
+	h := &http.RequestHead{Method: "GET", Path: "/", Protocol: "HTTP/1.1",
+		Headers: []http.HeaderField{{Name: "host", Value: "up"}, {Name: "x-long", Value: long}}}
+	ans := h2Answered(t, send(w, "p", "", &filters.MessageStart{Head: h}, filters.TheMessageEnd))
+	wantOK(t, "large headers", ans, fmt.Sprint(len(long)))
+	if ans.header("x-back") != long {
+		t.Fatalf("x-back of %d bytes", len(ans.header("x-back")))
+	}
+	if out := p.framesOut(0); !hasFrame(out, "CONTINUATION 1") {
+		t.Fatalf("frames from the server: %v", out)
+	}
+	if in := p.framesIn(0); !hasFrame(in, "CONTINUATION 1") {
+		t.Fatalf("frames from the client: %v", in)
+	}
+}
+
+// Many requests one after the other on one connection, with header
+// values that change and repeat (the HPACK tables of both ends stay in
+// step), and stream ids that keep rising.
+func TestMuxHttp2ManyRequests(t *testing.T) {
+	p := newH2Peer(t, 0, false, func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		w.Header().Set("X-Echo", r.Header.Get("X-V"))
+		w.Header().Set("X-Fixed", "same")
+		fmt.Fprintf(w, "%s %s", r.URL.Path, r.Header.Get("X-V"))
+	})
+	w := mux2World(t, p.addr(), "", "")
+	for i := range 300 {
+		v := fmt.Sprintf("value-%d-%s", i%17, strings.Repeat("v", i%50))
+		h := &http.RequestHead{Method: "GET", Path: fmt.Sprintf("/%d", i), Protocol: "HTTP/1.1",
+			Headers: []http.HeaderField{{Name: "host", Value: "up"}, {Name: "x-v", Value: v}, {Name: fmt.Sprintf("x-n%d", i%7), Value: "n"}}}
+		ans := h2Answered(t, send(w, "p", "", &filters.MessageStart{Head: h}, filters.TheMessageEnd))
+		wantOK(t, fmt.Sprint(i), ans, fmt.Sprintf("/%d %s", i, v))
+		if ans.header("x-echo") != v || ans.header("x-fixed") != "same" {
+			t.Fatalf("%d: headers %v", i, ans.head.Headers)
+		}
+	}
+	if got := p.accepts(); got != 1 {
+		t.Fatalf("%d connections, want 1", got)
+	}
 }
