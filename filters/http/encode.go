@@ -5,6 +5,8 @@ import (
 
 	"strconv"
 	"strings"
+
+	"github.com/dop251/goja"
 )
 
 func init() {
@@ -27,20 +29,47 @@ func init() {
 type httpEncoderTemplate struct {
 	head     filters.Lazy
 	response bool
+
+	// pending is, for a request encoder, the clientState of the response
+	// decoder just made for a session of its pipeline, for the encoder of
+	// the same session to take (see httpDecoderTemplate.New).
+	pending pairing
 }
 
+// New makes the encoder of session s. A response encoder registers with
+// the HTTP state of its connection (its request decoder holds Upgrade and
+// CONNECT requests only for an encoder to answer); a request encoder takes
+// the clientState of the response decoder behind it in its pipeline.
 func (t *httpEncoderTemplate) New(s *filters.Session, out filters.Sink) filters.Sink {
 	f := &httpEncoder{t: t, s: s, out: out}
 	if m := s.Pipeline.Module; m != nil && m.Program != nil && m.Program.Env != nil {
 		f.loop = m.Program.Env.Loop
 	}
-	if ds := s.Downstream(); ds != nil && t.response {
-		f.conn = connStateOf(ds)
+	if t.response {
+		if ds := s.Downstream(); ds != nil {
+			f.conn = connStateOf(ds)
+			f.conn.encoders++
+		}
+	} else if p := t.pending; p.s == s {
+		f.peer = p.c
+		t.pending = pairing{}
 	}
 	return f
 }
 
 // httpEncoder frames whole messages as HTTP/1.1 with a Content-Length.
+//
+// Tunnels. A response with status 101, or a 2xx answering a CONNECT that
+// the request decoder of the connection holds open, has its head written
+// at once, without framing headers (a 101 keeps Upgrade and Connection,
+// "Connection: upgrade" when it has none), and its Data pass as they are;
+// the session ends with the message (nothing follows a tunnel). A request
+// with Upgrade and "Connection: upgrade", or a CONNECT, has its head
+// written at once without framing (such a request has no body) and its
+// Data passed as they are; when the response decoder of the session says
+// its answer opened the tunnel, the end of the message ends the session
+// (the upstream connection is half-closed). For these messages a head
+// argument is evaluated at MessageStart instead of at MessageEnd.
 type httpEncoder struct {
 	t     *httpEncoderTemplate
 	s     *filters.Session
@@ -49,6 +78,11 @@ type httpEncoder struct {
 	ended bool
 	loop  *filters.Loop // builds heads without allocating; nil: plain slices
 	conn  *connState    // keep-alive bookkeeping of the connection (response encoders)
+	peer  *clientState  // shared with the session's response decoder (request encoders)
+
+	raw       bool // the current message is a tunnel: its head is out, its Data pass as they are
+	head      any  // the head evaluated at MessageStart
+	evaluated bool // head is set for the current message
 }
 
 // smallBody is the size up to which a body is copied next to the head, so
@@ -57,16 +91,35 @@ const smallBody = 2048
 
 func (f *httpEncoder) Input(evt filters.Event) {
 	if f.ended {
+		if d, ok := evt.(*filters.Data); ok {
+			d.Release()
+		}
 		return
 	}
 	switch e := evt.(type) {
 	case *filters.MessageStart:
-		f.msg.Begin(e)
+		switch {
+		case f.raw:
+			// A tunnel is the last message.
+		case f.t.response:
+			f.startResponse(e)
+		default:
+			f.startRequest(e)
+		}
 	case *filters.Data:
+		if f.raw {
+			f.out.Input(e)
+			return
+		}
 		f.msg.AddOwned(e)
 	case *filters.MessageEnd:
+		if f.raw {
+			f.endTunnel()
+			return
+		}
 		if f.msg.Inside() {
-			f.encode(f.msg.Take())
+			start, body := f.msg.Take()
+			f.encode(start, body)
 		}
 	case *filters.SessionEnd:
 		f.ended = true
@@ -74,48 +127,259 @@ func (f *httpEncoder) Input(evt filters.Event) {
 	}
 }
 
-func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data) {
-	headVal := start.Head
-	if f.t.head.IsSet() {
-		v, err := f.t.head.Eval(f.s)
-		if err != nil {
-			f.s.Abort(err)
+// evalHead returns the head to encode a message with: the head argument
+// when it gives one, else the message's own.
+func (f *httpEncoder) evalHead(own any) (any, bool) {
+	if !f.t.head.IsSet() {
+		return own, true
+	}
+	v, err := f.t.head.Eval(f.s)
+	if err != nil {
+		f.s.Abort(err)
+		return nil, false
+	}
+	if o := filters.HeadOf(v); o != nil {
+		return v, true
+	}
+	return own, true
+}
+
+// startResponse begins a response. Most are collected until their end; an
+// answer to a request the decoder holds open, or a 101, is looked at now:
+// it may start a tunnel, and the decoder is told its status.
+func (f *httpEncoder) startResponse(e *filters.MessageStart) {
+	n, kind := 0, noTunnel
+	if c := f.conn; c != nil && len(c.waiters) > 0 {
+		n = c.responses + 1
+		kind = c.waitingFor(n)
+	}
+	if kind == noTunnel && viewHead(e.Head).status() != 101 {
+		f.msg.Begin(e)
+		return
+	}
+	head, ok := f.evalHead(e.Head)
+	if !ok {
+		return
+	}
+	status := viewHead(head).status()
+	if status == 0 {
+		status = 200
+	}
+	if status == 101 || kind.opens(status) {
+		f.startResponseTunnel(e, viewHead(head), status)
+	} else {
+		f.msg.Begin(e)
+		f.head, f.evaluated = head, true
+	}
+	if kind != noTunnel && !interim(status) {
+		f.conn.answer(n, status)
+	}
+}
+
+// interim reports whether status is an interim (1xx) response other than
+// 101: it does not answer its request.
+func interim(status int) bool { return status >= 100 && status < 200 && status != 101 }
+
+// startResponseTunnel writes the head of a response that opens a tunnel.
+func (f *httpEncoder) startResponseTunnel(e *filters.MessageStart, h httpHead, status int) {
+	buf := f.scratch(0)
+	buf = appendStatusLine(buf, h, status)
+	hasConnection := false
+	h.eachHeader(func(name, value string) {
+		switch {
+		case strings.EqualFold(name, "keep-alive"), strings.EqualFold(name, "transfer-encoding"), strings.EqualFold(name, "content-length"):
+			return
+		case strings.EqualFold(name, "connection"):
+			if status != 101 {
+				return
+			}
+			hasConnection = true
+		}
+		buf = appendHeader(buf, name, value)
+	})
+	if status == 101 && !hasConnection {
+		buf = append(buf, "Connection: upgrade\r\n"...)
+	}
+	buf = append(buf, "\r\n"...)
+	if c := f.conn; c != nil {
+		c.responses++
+	}
+	f.raw = true
+	f.out.Input(e)
+	f.out.Input(f.done(buf))
+}
+
+// startRequest begins a request. Most are collected until their end; one
+// that may open a tunnel has its head written now.
+func (f *httpEncoder) startRequest(e *filters.MessageStart) {
+	if requestTunnel(viewHead(e.Head)) == noTunnel {
+		f.msg.Begin(e)
+		return
+	}
+	head, ok := f.evalHead(e.Head)
+	if !ok {
+		return
+	}
+	h := viewHead(head)
+	kind := requestTunnel(h)
+	if kind == noTunnel {
+		f.msg.Begin(e)
+		f.head, f.evaluated = head, true
+		return
+	}
+	buf := f.scratch(0)
+	buf = appendRequestLine(buf, h)
+	h.eachHeader(func(name, value string) {
+		if strings.EqualFold(name, "content-length") || strings.EqualFold(name, "transfer-encoding") {
 			return
 		}
-		if o := filters.HeadOf(v); o != nil {
-			headVal = v
+		buf = appendHeader(buf, name, value)
+	})
+	buf = append(buf, "\r\n"...)
+	if p := f.peer; p != nil {
+		p.sent++
+		p.tunnelN, p.kind, p.open = p.sent, kind, false
+	}
+	f.raw = true
+	f.out.Input(e)
+	f.out.Input(f.done(buf))
+}
+
+// requestTunnel tells whether a request head asks for a tunnel: a CONNECT,
+// or an Upgrade with "Connection: upgrade".
+func requestTunnel(h httpHead) tunnelKind {
+	if h.null {
+		return noTunnel
+	}
+	if h.method() == "CONNECT" {
+		return connectTunnel
+	}
+	if headerOf(h, "upgrade", "Upgrade") != "" && hasToken(headerOf(h, "connection", "Connection"), "upgrade") {
+		return upgradeTunnel
+	}
+	return noTunnel
+}
+
+// headerOf returns the value of the header name (lower-case) of h, "" when
+// it has none. Decoded heads hold lower-case names; a script's headers
+// object is looked up by name and by its capitalised form.
+func headerOf(h httpHead, name, capitalised string) string {
+	var hs []HeaderField
+	switch {
+	case h.req != nil:
+		hs = h.req.Headers
+	case h.res != nil:
+		hs = h.res.Headers
+	case h.obj != nil:
+		o, ok := h.obj.Get("headers").(*goja.Object)
+		if !ok {
+			return ""
+		}
+		for _, k := range [2]string{name, capitalised} {
+			if v := o.Get(k); v != nil && !goja.IsNull(v) && !goja.IsUndefined(v) {
+				return v.String()
+			}
+		}
+		return ""
+	}
+	for _, x := range hs {
+		if x.Name == name {
+			return x.Value
+		}
+	}
+	return ""
+}
+
+// endTunnel ends a tunnel message. A response tunnel ends the session; a
+// request tunnel does when its answer opened it (else it was a plain
+// request without a body).
+func (f *httpEncoder) endTunnel() {
+	f.raw = false
+	f.out.Input(filters.TheMessageEnd)
+	if f.t.response || f.peer != nil && f.peer.open {
+		f.ended = true
+		f.out.Input(filters.TheSessionEnd)
+	}
+}
+
+// scratch returns an empty slice to build bytes in (see done).
+func (f *httpEncoder) scratch(size int) []byte {
+	if f.loop != nil {
+		return f.loop.EncodeScratch()
+	}
+	return make([]byte, 0, 128+min(size, smallBody))
+}
+
+// done turns the bytes built in the scratch slice into Data. It must be
+// called before anything goes downstream, where another encoder may take
+// the scratch slice.
+func (f *httpEncoder) done(buf []byte) *filters.Data {
+	if f.loop != nil {
+		return f.loop.EncodeDone(buf)
+	}
+	return filters.NewDataBytes(buf)
+}
+
+func appendStatusLine(buf []byte, h httpHead, status int) []byte {
+	proto := h.protocol()
+	if proto == "" {
+		proto = "HTTP/1.1"
+	}
+	text := h.statusText()
+	if text == "" {
+		text = StatusText(status)
+	}
+	buf = appendSafe(buf, proto)
+	buf = append(buf, ' ')
+	buf = strconv.AppendInt(buf, int64(status), 10)
+	buf = append(buf, ' ')
+	buf = appendSafe(buf, text)
+	return append(buf, "\r\n"...)
+}
+
+func appendRequestLine(buf []byte, h httpHead) []byte {
+	method, path, proto := h.method(), h.path(), h.protocol()
+	if method == "" {
+		method = "GET"
+	}
+	if path == "" {
+		path = "/"
+	}
+	if proto == "" {
+		proto = "HTTP/1.1"
+	}
+	buf = appendSafe(buf, method)
+	buf = append(buf, ' ')
+	buf = appendSafe(buf, path)
+	buf = append(buf, ' ')
+	buf = appendSafe(buf, proto)
+	return append(buf, "\r\n"...)
+}
+
+func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data) {
+	headVal := start.Head
+	if f.evaluated {
+		headVal = f.head
+		f.head, f.evaluated = nil, false
+	} else {
+		var ok bool
+		if headVal, ok = f.evalHead(headVal); !ok {
+			body.Release()
+			return
 		}
 	}
 	h := viewHead(headVal)
 	size := body.Size()
-	var buf []byte
-	if f.loop != nil {
-		buf = f.loop.EncodeScratch()
-	} else {
-		buf = make([]byte, 0, 128+min(size, smallBody))
-	}
+	buf := f.scratch(size)
 	close := false
 	bodiless := false
 	if f.t.response {
-		proto := h.protocol()
-		if proto == "" {
-			proto = "HTTP/1.1"
-		}
 		status := h.status()
 		if status == 0 {
 			status = 200
 		}
-		text := h.statusText()
-		if text == "" {
-			text = StatusText(status)
-		}
 		bodiless = h.bodiless()
-		buf = appendSafe(buf, proto)
-		buf = append(buf, ' ')
-		buf = strconv.AppendInt(buf, int64(status), 10)
-		buf = append(buf, ' ')
-		buf = appendSafe(buf, text)
-		buf = append(buf, "\r\n"...)
+		buf = appendStatusLine(buf, h, status)
 		h.eachHeader(func(name, value string) {
 			// EqualFold, not ToLower: no allocation per header.
 			switch {
@@ -129,7 +393,7 @@ func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data) {
 			buf = appendHeader(buf, name, value)
 		})
 		keepAlive := true
-		if c := f.conn; c != nil {
+		if c := f.conn; c != nil && !interim(status) {
 			c.responses++
 			if c.responses >= c.requests {
 				keepAlive = c.lastKeepAlive
@@ -142,48 +406,33 @@ func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data) {
 			buf = append(buf, "Connection: close\r\n"...)
 		}
 	} else {
-		method, path, proto := h.method(), h.path(), h.protocol()
-		if method == "" {
-			method = "GET"
-		}
-		if path == "" {
-			path = "/"
-		}
-		if proto == "" {
-			proto = "HTTP/1.1"
-		}
-		buf = appendSafe(buf, method)
-		buf = append(buf, ' ')
-		buf = appendSafe(buf, path)
-		buf = append(buf, ' ')
-		buf = appendSafe(buf, proto)
-		buf = append(buf, "\r\n"...)
+		buf = appendRequestLine(buf, h)
 		h.eachHeader(func(name, value string) {
 			if strings.EqualFold(name, "content-length") || strings.EqualFold(name, "transfer-encoding") {
 				return
 			}
 			buf = appendHeader(buf, name, value)
 		})
+		if p := f.peer; p != nil {
+			p.sent++
+		}
 	}
-	if !bodiless {
+	switch {
+	case bodiless:
+		buf = append(buf, "\r\n"...)
+	default:
 		buf = append(buf, "Content-Length: "...)
 		buf = strconv.AppendInt(buf, int64(size), 10)
-		buf = append(buf, "\r\n"...)
-	}
-	buf = append(buf, "\r\n"...)
-	if !bodiless && size <= smallBody {
-		buf = body.AppendTo(buf)
-		body.Release()
-		body = nil
+		buf = append(buf, "\r\n\r\n"...)
+		if size <= smallBody {
+			buf = body.AppendTo(buf)
+			body.Release()
+			body = nil
+		}
 	}
 	// Done with the scratch slice before anything goes downstream, where
 	// another encoder may take it.
-	var head *filters.Data
-	if f.loop != nil {
-		head = f.loop.EncodeDone(buf)
-	} else {
-		head = filters.NewDataBytes(buf)
-	}
+	head := f.done(buf)
 	f.out.Input(start)
 	f.out.Input(head)
 	if body != nil {
