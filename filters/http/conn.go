@@ -18,6 +18,7 @@ type connState struct {
 	requests      int
 	responses     int
 	lastKeepAlive bool
+	lastHTTP10    bool // the last request was HTTP/1.0 (it cannot take a chunked answer)
 
 	// encoders counts the response encoders serving the connection. A
 	// request decoder waits for the answer to an Upgrade or CONNECT only

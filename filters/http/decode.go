@@ -123,6 +123,11 @@ const (
 // ends. Requests are parsed strictly (CRLF only, chunk extensions checked),
 // responses leniently.
 //
+// Trailers of a chunked body end the message as MessageEnd{Tail:
+// *Trailers} (the shared TheMessageEnd when there are none); they count
+// against the head size limit, and framing and routing fields
+// (content-length, transfer-encoding, host...) are dropped from them.
+//
 // Tunnels (RFC 9110 §7.8, §9.3.6). On a listening connection served by a
 // response encoder, a bodiless HTTP/1.1 request with Upgrade and
 // "Connection: upgrade", or a CONNECT, is output as its MessageStart (its
@@ -154,6 +159,7 @@ type httpDecoder struct {
 	timer     filters.HeadTimer // the connection's head timer, when this decoder owns it
 	conn      *connState        // keep-alive bookkeeping of the connection; nil without one
 	rl        lineCheck         // validation of a request line still arriving
+	trailers  []HeaderField     // trailer fields of the current chunked message
 
 	// Requests.
 	count   int           // requests decoded
@@ -343,9 +349,10 @@ func (f *httpDecoder) decode(d *filters.Data) {
 			}
 			line := f.line
 			f.line = f.line[:0]
-			if !f.t.response {
-				// Trailer fields are dropped, but they must be well-formed
-				// lines ending with CRLF.
+			strict := !f.t.response
+			if strict {
+				// Trailer fields must be well-formed lines ending with
+				// CRLF.
 				if n := len(line); n == 0 || line[n-1] != '\r' {
 					f.fail(400, "bare LF in chunked body")
 					return
@@ -360,6 +367,8 @@ func (f *httpDecoder) decode(d *filters.Data) {
 			}
 			if len(line) == 0 {
 				f.endMessage()
+			} else {
+				f.addTrailer(line, strict)
 			}
 		}
 	}
@@ -644,6 +653,7 @@ func (f *httpDecoder) countRequest() {
 	if c := f.conn; c != nil {
 		c.requests++
 		c.lastKeepAlive = f.keepAlive
+		c.lastHTTP10 = f.http10
 	}
 }
 
@@ -653,7 +663,44 @@ func (f *httpDecoder) endMessage() {
 		f.countRequest()
 	}
 	f.counted = false
-	f.out.Input(filters.TheMessageEnd)
+	if len(f.trailers) == 0 {
+		f.out.Input(filters.TheMessageEnd)
+		return
+	}
+	tail := &Trailers{Fields: f.trailers}
+	f.trailers = nil
+	f.out.Input(&filters.MessageEnd{Tail: tail})
+}
+
+// droppedTrailers are the fields a trailer section must not carry or that
+// only make sense for one hop: framing, routing and connection options
+// (RFC 9110 §6.5.1). They are dropped rather than passed on.
+var droppedTrailers = map[string]bool{
+	"content-length": true, "transfer-encoding": true, "host": true, "trailer": true,
+	"connection": true, "keep-alive": true, "proxy-connection": true, "te": true, "upgrade": true,
+}
+
+// addTrailer adds a trailer field line (without its line end) of the
+// current message. A request's lines were validated (strict); a response's
+// malformed lines are skipped.
+func (f *httpDecoder) addTrailer(line []byte, strict bool) {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return
+	}
+	name := strings.ToLower(string(line[:colon]))
+	value := trimOWS(string(line[colon+1:]))
+	if !strict && (!isToken(name) || hasCTL(value)) {
+		return
+	}
+	if droppedTrailers[name] {
+		return
+	}
+	if strict && f.maxFields > 0 && len(f.trailers) >= f.maxFields {
+		f.fail(431, "too many trailer fields")
+		return
+	}
+	f.trailers = setHeader(f.trailers, name, value)
 }
 
 // partialHead checks a head that is still arriving: its request line so

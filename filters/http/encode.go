@@ -57,7 +57,12 @@ func (t *httpEncoderTemplate) New(s *filters.Session, out filters.Sink) filters.
 	return f
 }
 
-// httpEncoder frames whole messages as HTTP/1.1 with a Content-Length.
+// httpEncoder frames whole messages as HTTP/1.1 with a Content-Length, or
+// chunked when the message ends with trailers (a MessageEnd tail): the
+// encoder collects the whole message, so it knows of the tail before it
+// frames the body. Trailers are dropped when the message cannot carry
+// them: a bodiless one, an HTTP/1.0 one (or the answer to an HTTP/1.0
+// request), a tunnel.
 //
 // Tunnels. A response with status 101, or a 2xx answering a CONNECT that
 // the request decoder of the connection holds open, has its head written
@@ -119,7 +124,7 @@ func (f *httpEncoder) Input(evt filters.Event) {
 		}
 		if f.msg.Inside() {
 			start, body := f.msg.Take()
-			f.encode(start, body)
+			f.encode(start, body, e.Tail)
 		}
 	case *filters.SessionEnd:
 		f.ended = true
@@ -356,7 +361,34 @@ func appendRequestLine(buf []byte, h httpHead) []byte {
 	return append(buf, "\r\n"...)
 }
 
-func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data) {
+// hasTrailers reports whether a MessageEnd tail holds a field to write.
+func hasTrailers(tail any) bool {
+	found := false
+	eachTrailer(tail, func(name, _ string) {
+		if !droppedTrailers[name] {
+			found = true
+		}
+	})
+	return found
+}
+
+// appendTrailers appends the end of a chunked body: the CRLF closing its
+// last chunk (when size > 0), the last chunk, the trailer fields and the
+// final CRLF.
+func appendTrailers(buf []byte, size int, tail any) []byte {
+	if size > 0 {
+		buf = append(buf, "\r\n"...)
+	}
+	buf = append(buf, "0\r\n"...)
+	eachTrailer(tail, func(name, value string) {
+		if !droppedTrailers[name] {
+			buf = appendHeader(buf, name, value)
+		}
+	})
+	return append(buf, "\r\n"...)
+}
+
+func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data, tail any) {
 	headVal := start.Head
 	if f.evaluated {
 		headVal = f.head
@@ -373,12 +405,14 @@ func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data) {
 	buf := f.scratch(size)
 	close := false
 	bodiless := false
+	canChunk := true // the message may be chunked (to carry trailers)
 	if f.t.response {
 		status := h.status()
 		if status == 0 {
 			status = 200
 		}
 		bodiless = h.bodiless()
+		canChunk = h.protocol() != "HTTP/1.0" && status >= 200 && status != 204 && status != 304
 		buf = appendStatusLine(buf, h, status)
 		h.eachHeader(func(name, value string) {
 			// EqualFold, not ToLower: no allocation per header.
@@ -397,6 +431,7 @@ func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data) {
 			c.responses++
 			if c.responses >= c.requests {
 				keepAlive = c.lastKeepAlive
+				canChunk = canChunk && !c.lastHTTP10
 			}
 		}
 		close = !keepAlive
@@ -407,6 +442,7 @@ func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data) {
 		}
 	} else {
 		buf = appendRequestLine(buf, h)
+		canChunk = h.protocol() != "HTTP/1.0"
 		h.eachHeader(func(name, value string) {
 			if strings.EqualFold(name, "content-length") || strings.EqualFold(name, "transfer-encoding") {
 				return
@@ -417,7 +453,20 @@ func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data) {
 			p.sent++
 		}
 	}
+	chunked := !bodiless && canChunk && tail != nil && hasTrailers(tail)
 	switch {
+	case chunked:
+		buf = append(buf, "Transfer-Encoding: chunked\r\n\r\n"...)
+		if size > 0 {
+			buf = strconv.AppendInt(buf, int64(size), 16)
+			buf = append(buf, "\r\n"...)
+		}
+		if size <= smallBody {
+			buf = body.AppendTo(buf)
+			body.Release()
+			body = nil
+			buf = appendTrailers(buf, size, tail)
+		}
 	case bodiless:
 		buf = append(buf, "\r\n"...)
 	default:
@@ -440,6 +489,9 @@ func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data) {
 			body.Release()
 		} else {
 			f.out.Input(body)
+			if chunked {
+				f.out.Input(filters.NewDataBytes(appendTrailers(nil, size, tail)))
+			}
 		}
 	}
 	f.out.Input(filters.TheMessageEnd)
