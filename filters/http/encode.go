@@ -88,6 +88,8 @@ type httpEncoder struct {
 	raw       bool // the current message is a tunnel: its head is out, its Data pass as they are
 	head      any  // the head evaluated at MessageStart
 	evaluated bool // head is set for the current message
+	status    int  // the status of the message's own head, read at MessageStart
+	hasStatus bool // status is set for the current message
 }
 
 // smallBody is the size up to which a body is copied next to the head, so
@@ -153,14 +155,21 @@ func (f *httpEncoder) evalHead(own any) (any, bool) {
 // answer to a request the decoder holds open, or a 101, is looked at now:
 // it may start a tunnel, and the decoder is told its status.
 func (f *httpEncoder) startResponse(e *filters.MessageStart) {
+	f.head, f.evaluated, f.hasStatus = nil, false, false
 	n, kind := 0, noTunnel
 	if c := f.conn; c != nil && len(c.waiters) > 0 {
 		n = c.responses + 1
 		kind = c.waitingFor(n)
 	}
-	if kind == noTunnel && viewHead(e.Head).status() != 101 {
-		f.msg.Begin(e)
-		return
+	if kind == noTunnel {
+		if status := viewHead(e.Head).status(); status != 101 {
+			f.msg.Begin(e)
+			if !f.t.head.IsSet() {
+				// Read once: encode needs it again.
+				f.status, f.hasStatus = status, true
+			}
+			return
+		}
 	}
 	head, ok := f.evalHead(e.Head)
 	if !ok {
@@ -188,7 +197,7 @@ func interim(status int) bool { return status >= 100 && status < 200 && status !
 // startResponseTunnel writes the head of a response that opens a tunnel.
 func (f *httpEncoder) startResponseTunnel(e *filters.MessageStart, h httpHead, status int) {
 	buf := f.scratch(0)
-	buf = appendStatusLine(buf, h, status)
+	buf = appendStatusLine(buf, h.protocol(), status, h.statusText())
 	hasConnection := false
 	h.eachHeader(func(name, value string) {
 		switch {
@@ -217,6 +226,7 @@ func (f *httpEncoder) startResponseTunnel(e *filters.MessageStart, h httpHead, s
 // startRequest begins a request. Most are collected until their end; one
 // that may open a tunnel has its head written now.
 func (f *httpEncoder) startRequest(e *filters.MessageStart) {
+	f.head, f.evaluated = nil, false
 	if requestTunnel(viewHead(e.Head)) == noTunnel {
 		f.msg.Begin(e)
 		return
@@ -233,7 +243,7 @@ func (f *httpEncoder) startRequest(e *filters.MessageStart) {
 		return
 	}
 	buf := f.scratch(0)
-	buf = appendRequestLine(buf, h)
+	buf = appendRequestLine(buf, h.method(), h.path(), h.protocol())
 	h.eachHeader(func(name, value string) {
 		if strings.EqualFold(name, "content-length") || strings.EqualFold(name, "transfer-encoding") {
 			return
@@ -325,12 +335,12 @@ func (f *httpEncoder) done(buf []byte) *filters.Data {
 	return filters.NewDataBytes(buf)
 }
 
-func appendStatusLine(buf []byte, h httpHead, status int) []byte {
-	proto := h.protocol()
+// appendStatusLine appends a status line; an empty proto is HTTP/1.1, an
+// empty text the status's reason phrase.
+func appendStatusLine(buf []byte, proto string, status int, text string) []byte {
 	if proto == "" {
 		proto = "HTTP/1.1"
 	}
-	text := h.statusText()
 	if text == "" {
 		text = StatusText(status)
 	}
@@ -342,8 +352,8 @@ func appendStatusLine(buf []byte, h httpHead, status int) []byte {
 	return append(buf, "\r\n"...)
 }
 
-func appendRequestLine(buf []byte, h httpHead) []byte {
-	method, path, proto := h.method(), h.path(), h.protocol()
+// appendRequestLine appends a request line; the defaults are GET / HTTP/1.1.
+func appendRequestLine(buf []byte, method, path, proto string) []byte {
 	if method == "" {
 		method = "GET"
 	}
@@ -407,13 +417,18 @@ func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data, ta
 	bodiless := false
 	canChunk := true // the message may be chunked (to carry trailers)
 	if f.t.response {
-		status := h.status()
+		status := f.status
+		if !f.hasStatus {
+			status = h.status()
+		}
+		f.hasStatus = false
 		if status == 0 {
 			status = 200
 		}
 		bodiless = h.bodiless()
-		canChunk = h.protocol() != "HTTP/1.0" && status >= 200 && status != 204 && status != 304
-		buf = appendStatusLine(buf, h, status)
+		proto := h.protocol()
+		canChunk = proto != "HTTP/1.0" && status >= 200 && status != 204 && status != 304
+		buf = appendStatusLine(buf, proto, status, h.statusText())
 		h.eachHeader(func(name, value string) {
 			// EqualFold, not ToLower: no allocation per header.
 			switch {
@@ -441,8 +456,9 @@ func (f *httpEncoder) encode(start *filters.MessageStart, body *filters.Data, ta
 			buf = append(buf, "Connection: close\r\n"...)
 		}
 	} else {
-		buf = appendRequestLine(buf, h)
-		canChunk = h.protocol() != "HTTP/1.0"
+		proto := h.protocol()
+		canChunk = proto != "HTTP/1.0"
+		buf = appendRequestLine(buf, h.method(), h.path(), proto)
 		h.eachHeader(func(name, value string) {
 			if strings.EqualFold(name, "content-length") || strings.EqualFold(name, "transfer-encoding") {
 				return
