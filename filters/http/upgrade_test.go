@@ -302,21 +302,21 @@ func TestEncodeHttpResponse101(t *testing.T) {
 	}
 }
 
-// upstream is a stand-in for connect in a client pipeline: it records what
+// fakeUpstream is a stand-in for connect in a client pipeline: it records what
 // the request encoder sends and lets the test inject what the upstream
 // answers into the response decoder behind it.
-type upstream struct {
+type fakeUpstream struct {
 	sent  strings.Builder
 	ended bool
 	out   filters.Sink
 }
 
-func (u *upstream) New(s *filters.Session, out filters.Sink) filters.Sink {
+func (u *fakeUpstream) New(s *filters.Session, out filters.Sink) filters.Sink {
 	u.out = out
 	return u
 }
 
-func (u *upstream) Input(evt filters.Event) {
+func (u *fakeUpstream) Input(evt filters.Event) {
 	switch e := evt.(type) {
 	case *filters.Data:
 		u.sent.Write(e.Bytes())
@@ -327,9 +327,9 @@ func (u *upstream) Input(evt filters.Event) {
 }
 
 // clientSession makes encodeHttpRequest → upstream → decodeHttpResponse.
-func clientSession(t *testing.T) (*filtertest.Rec, *upstream, func(evts ...filters.Event)) {
+func clientSession(t *testing.T) (*filtertest.Rec, *fakeUpstream, func(evts ...filters.Event)) {
 	t.Helper()
-	u := &upstream{}
+	u := &fakeUpstream{}
 	w := filtertest.Load(t, `pipy().pipeline('p').encodeHttpRequest().dummy().decodeHttpResponse()`)
 	p := w.Pipeline("p")
 	p.Filters[1].Template = u
@@ -448,5 +448,43 @@ func TestUpgradeScriptRequest(t *testing.T) {
 	r.Feed(&filters.MessageStart{})
 	if got, want := r.BytesOut(), "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// The answer to a held request may wait behind an earlier one (demux keeps
+// answers in order). When its turn comes, its start reaches the encoder,
+// which tells the decoder, which ends the held request, whose sub-session
+// ends the answer: that end must not overtake the body the answer had
+// produced before (here "denied").
+func TestUpgradeAnswerQueuedBehindAnother(t *testing.T) {
+	w := filtertest.Load(t, `
+globalThis.go = false
+pipy({ _path: '' })
+.pipeline('p')
+  .decodeHttpRequest()
+  .demux('answer')
+  .encodeHttpResponse()
+.pipeline('answer')
+  .onMessageStart(evt => { _path = evt.head.path })
+  .link('slow', () => _path === '/slow', 'deny')
+.pipeline('slow')
+  .wait(() => globalThis.go)
+  .replaceMessage(new Message('slow'))
+.pipeline('deny')
+  .replaceMessageStart(() => [new MessageStart({status: 403}), new Data('denied')])
+`)
+	for mode, parts := range filtertest.SplitModes("GET /slow HTTP/1.1\r\n\r\n" + wsHandshake + "GET /next HTTP/1.1\r\n\r\n") {
+		r := w.SessionIn("p", &filters.Inbound{})
+		r.Run(func() { r.W.RT().GlobalObject().Set("go", false) })
+		feedParts(r, parts)
+		r.Run(func() {
+			r.W.RT().GlobalObject().Set("go", true)
+			r.Ctx.Group.Notify()
+		})
+		denied := "HTTP/1.1 403 Forbidden\r\nConnection: keep-alive\r\nContent-Length: 6\r\n\r\ndenied"
+		want := "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 4\r\n\r\nslow" + denied + denied
+		if got := r.BytesOut(); got != want {
+			t.Fatalf("%s: got %q, want %q", mode, got, want)
+		}
 	}
 }
