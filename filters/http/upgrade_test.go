@@ -488,3 +488,35 @@ pipy({ _path: '' })
 		}
 	}
 }
+
+// demuxHttp's HTTP/1 half is the same decoder and encoder around the same
+// ordered demux: WebSocket and CONNECT tunnels work there too.
+func TestUpgradeDemuxHttp(t *testing.T) {
+	w := filtertest.Load(t, strings.Replace(upgradeScript, `
+  .decodeHttpRequest()
+  .demux('answer')
+  .encodeHttpResponse()`, `
+  .demuxHttp('answer')`, 1))
+	for mode, parts := range filtertest.ByteSplits(wsHandshake + wsFrames) {
+		r := w.SessionIn("p", &filters.Inbound{})
+		setStatus(r, 0)
+		feedParts(r, parts)
+		setStatus(r, 101)
+		r.FeedString("late")
+		if got, want := r.BytesOut(), ws101+wsFrames+"late"; got != want {
+			t.Fatalf("%s: got %q, want %q", mode, got, want)
+		}
+		r.Feed(&filters.SessionEnd{})
+		if k := r.Kinds(); !strings.HasSuffix(k, "ME SE") {
+			t.Fatalf("%s: %s", mode, k)
+		}
+	}
+	r := w.SessionIn("p", &filters.Inbound{})
+	setStatus(r, 0)
+	r.FeedString("CONNECT example.com:443 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n")
+	setStatus(r, 403)
+	answer := "HTTP/1.1 403 Forbidden\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n"
+	if got := r.BytesOut(); got != answer+answer {
+		t.Fatalf("CONNECT 403: got %q", got)
+	}
+}
