@@ -527,6 +527,13 @@ func (f *httpDecoder) parseHead() {
 		f.fail(status, reason)
 		return
 	}
+	if method == "CONNECT" && (fr.chunked || fr.contentLength > 0) {
+		// RFC 9110 §9.3.6: a CONNECT has no content; what follows its
+		// head is tunnel data. Framed as a body it would be read
+		// differently by the next hop.
+		f.fail(400, "CONNECT with content")
+		return
+	}
 	f.http10 = proto[7] == '0'
 	switch {
 	case fr.hasConnection:

@@ -71,9 +71,13 @@ func (t *httpEncoderTemplate) New(s *filters.Session, out filters.Sink) filters.
 // the session ends with the message (nothing follows a tunnel). A request
 // with Upgrade and "Connection: upgrade", or a CONNECT, has its head
 // written at once without framing (such a request has no body) and its
-// Data passed as they are; when the response decoder of the session says
-// its answer opened the tunnel, the end of the message ends the session
-// (the upstream connection is half-closed). For these messages a head
+// Data passed as they are once the answer opened the tunnel (Data before,
+// which a client must not send, are dropped: the upstream would read them
+// as the next request); when the response decoder of the session says
+// the answer opened the tunnel, the end of the message ends the session
+// (the upstream connection is half-closed). Without a response decoder
+// behind it in its pipeline, the encoder cannot know the answer: it passes
+// Data as they come and the end of the message ends nothing. For these messages a head
 // argument is evaluated at MessageStart instead of at MessageEnd.
 type httpEncoder struct {
 	t     *httpEncoderTemplate
@@ -115,6 +119,12 @@ func (f *httpEncoder) Input(evt filters.Event) {
 		}
 	case *filters.Data:
 		if f.raw {
+			if p := f.peer; p != nil && !f.t.response && !p.open {
+				// Before the answer opens the tunnel nothing may follow
+				// the head: the upstream would read it as the next request.
+				e.Release()
+				return
+			}
 			f.out.Input(e)
 			return
 		}

@@ -193,12 +193,15 @@ func TestUpgradeConnect(t *testing.T) {
 	if got := r.BytesOut(); got != answer+answer {
 		t.Fatalf("403: got %q", got)
 	}
-	// A CONNECT with a body is a plain request.
-	r = w.SessionIn("p", &filters.Inbound{})
-	setStatus(r, 200)
-	r.FeedString("CONNECT example.com:443 HTTP/1.1\r\nContent-Length: 2\r\n\r\nab")
-	if got, want := r.BytesOut(), "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nab"; got != want {
-		t.Fatalf("CONNECT with a body: got %q, want %q", got, want)
+	// A CONNECT with content is refused (RFC 9110 §9.3.6: it has none;
+	// the next hop would read the bytes as tunnel data, not as a body).
+	for _, framing := range []string{"Content-Length: 2\r\n\r\nab", "Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"} {
+		r = w.SessionIn("p", &filters.Inbound{})
+		setStatus(r, 200)
+		r.FeedString("CONNECT example.com:443 HTTP/1.1\r\n" + framing)
+		if got := r.BytesOut(); !strings.HasPrefix(got, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n") {
+			t.Fatalf("CONNECT with content: got %q", got)
+		}
 	}
 }
 
@@ -363,16 +366,16 @@ func TestUpgradeClientSide(t *testing.T) {
 		if got, want := u.sent.String(), "GET /ws HTTP/1.1\r\nhost: h\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n"; got != want {
 			t.Fatalf("request head: got %q, want %q", got, want)
 		}
-		r.Feed(filtertest.Data(wsFrames))
-		if got := u.sent.String(); !strings.HasSuffix(got, "\r\n\r\n"+wsFrames) {
-			t.Fatalf("request data: got %q", got)
-		}
 		for _, p := range parts {
 			answer(filtertest.Data(p), filters.NewData())
 		}
 		want := "start HTTP/1.1 101 \"Switching Protocols\" {upgrade: websocket, connection: Upgrade}\nbody \"\\x81\\x02hiHTTP/1.1 200 OK\\r\\n\\r\\n\"\n"
 		if got := r.Summary(); got != want {
 			t.Fatalf("%s: got\n%s\nwant\n%s", mode, got, want)
+		}
+		r.Feed(filtertest.Data(wsFrames))
+		if got := u.sent.String(); !strings.HasSuffix(got, "\r\n\r\n"+wsFrames) {
+			t.Fatalf("request data: got %q", got)
 		}
 		r.Feed(filters.TheMessageEnd)
 		if !u.ended {
@@ -424,8 +427,13 @@ func TestUpgradeClientSideConnect(t *testing.T) {
 		t.Fatalf("sent %q, ended %v", u.sent.String(), u.ended)
 	}
 
+	// Data before the answer (which a client must not send) would be read
+	// as the next request by the upstream: dropped.
 	r, u, answer = clientSession(t)
-	r.Feed(requestHead("CONNECT", "example.com:443"))
+	r.Feed(requestHead("CONNECT", "example.com:443"), filtertest.Data("GET /smuggled HTTP/1.1\r\n\r\n"))
+	if got, want := u.sent.String(), "CONNECT example.com:443 HTTP/1.1\r\n\r\n"; got != want {
+		t.Fatalf("data before the answer: sent %q, want %q", got, want)
+	}
 	answer(filtertest.Data("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"))
 	r.Feed(filters.TheMessageEnd)
 	if got := r.Summary(); got != "start HTTP/1.1 407 \"Proxy Authentication Required\" {}\nend\n" || u.ended {
