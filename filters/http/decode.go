@@ -623,6 +623,15 @@ func (f *httpDecoder) answered(status int) {
 	}
 	held := f.held
 	f.held = nil
+	if f.s.Aborted() || f.s.Done() {
+		// Its session is gone (a script error): nobody takes the rest.
+		f.state = stDead
+		f.releaseTimer()
+		if held != nil {
+			held.Release()
+		}
+		return
+	}
 	if f.tunnel.opens(status) {
 		f.state = stTunnel
 		f.releaseTimer() // no more heads on this connection

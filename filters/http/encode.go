@@ -77,8 +77,9 @@ func (t *httpEncoderTemplate) New(s *filters.Session, out filters.Sink) filters.
 // the answer opened the tunnel, the end of the message ends the session
 // (the upstream connection is half-closed). Without a response decoder
 // behind it in its pipeline, the encoder cannot know the answer: it passes
-// Data as they come and the end of the message ends nothing. For these messages a head
-// argument is evaluated at MessageStart instead of at MessageEnd.
+// Data as they come and the end of the message ends nothing. For these
+// messages a head argument is evaluated at MessageStart instead of at
+// MessageEnd.
 type httpEncoder struct {
 	t     *httpEncoderTemplate
 	s     *filters.Session
