@@ -89,6 +89,9 @@ type h2Conn struct {
 
 	blocked []*h2Stream // streams with DATA waiting for a window
 	stall   *filters.Timer
+	// dataFrames counts the DATA frames sent; stallAt is its value when
+	// the stall timer started (only progress restarts it).
+	dataFrames, stallAt int
 
 	headerFrames int // frames of the header block being assembled
 
@@ -486,7 +489,9 @@ func (c *h2Conn) sendBlocked() {
 	c.stallCheck()
 }
 
-// stallCheck runs the stall timer while some stream waits for a window.
+// stallCheck runs the stall timer while some stream waits for a window;
+// only DATA sent since it started restarts it (a SETTINGS or a connection
+// WINDOW_UPDATE that opens nothing is no progress).
 func (c *h2Conn) stallCheck() {
 	if len(c.blocked) == 0 {
 		if c.stall != nil {
@@ -496,8 +501,12 @@ func (c *h2Conn) stallCheck() {
 		return
 	}
 	if c.stall != nil {
+		if c.stallAt == c.dataFrames {
+			return // no DATA went out since it started: it runs on
+		}
 		c.stall.Stop()
 	}
+	c.stallAt = c.dataFrames
 	c.stall = c.s.Env().Loop.AfterFunc(h2StallTimeout, func() {
 		c.stall = nil
 		if c.ended || len(c.blocked) == 0 {
@@ -791,6 +800,7 @@ func (st *h2Stream) sendPending() {
 		last := len(st.pending) == 0 && st.endPending && st.endTail == nil
 		c.wbuf = h2.AppendFrameHeader(c.wbuf, h2.FrameHeader{Length: uint32(n), Type: h2.FrameData, Flags: endFlag(last), StreamID: st.id})
 		c.writePayload(frame)
+		c.dataFrames++
 		if last {
 			st.localEnded = true
 			st.maybeClose()
