@@ -984,3 +984,42 @@ func TestH2BadInputNoise(t *testing.T) {
 	}
 	noPanic(t, w)
 }
+
+// A stream that was blocked and then got its window (a stream
+// WINDOW_UPDATE) is no longer stalled: the stall timeout does not end the
+// connection afterwards.
+func TestH2StallTimerAfterUnblock(t *testing.T) {
+	defer http.SetH2StallTimeout(50 * time.Millisecond)()
+	w := loadServer(t, "")
+	c := newH2Client(t, w, "p", h2.Setting{ID: h2.SettingInitialWindowSize, Val: 10})
+	c.get(1, "/big?n=100")
+	c.windowUpdate(1, 90)
+	if a := c.stream(1); a.body != bigBody(100) || !a.complete {
+		t.Fatalf("answer %+v", a)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if len(c.goAways()) != 0 || c.ended() {
+		t.Fatalf("the stall timer ended a connection nothing waits on:\n%s", framesString(c.take()))
+	}
+	c.get(3, "/ok")
+	if a := c.stream(3); a.status != "200" {
+		t.Fatalf("next stream %+v", a)
+	}
+}
+
+// A reader that opens its stream window a little at a time, each time
+// within the stall timeout, is slow but not stalled: it gets the whole
+// answer.
+func TestH2StallSlowReaderNotCut(t *testing.T) {
+	defer http.SetH2StallTimeout(100 * time.Millisecond)()
+	w := loadServer(t, "")
+	c := newH2Client(t, w, "p", h2.Setting{ID: h2.SettingInitialWindowSize, Val: 10})
+	c.get(1, "/big?n=200")
+	for i := 0; i < 19; i++ {
+		time.Sleep(25 * time.Millisecond)
+		c.windowUpdate(1, 10)
+	}
+	if a := c.stream(1); a.body != bigBody(200) || !a.complete || len(c.goAways()) != 0 {
+		t.Fatalf("slow reader: %d bytes, complete %v\n%s", len(a.body), a.complete, framesString(c.goAways()))
+	}
+}
