@@ -460,6 +460,7 @@ func (c *h2Conn) windowUpdate(f *h2.Frame) *h2.Error {
 		return &h2.Error{Code: h2.ErrCodeFlowControl, Stream: true, StreamID: st.id, Reason: "stream window above 2^31-1"}
 	}
 	st.sendPending()
+	c.stallCheck()
 	return nil
 }
 
@@ -493,7 +494,7 @@ func (c *h2Conn) sendBlocked() {
 // only DATA sent since it started restarts it (a SETTINGS or a connection
 // WINDOW_UPDATE that opens nothing is no progress).
 func (c *h2Conn) stallCheck() {
-	if len(c.blocked) == 0 {
+	if !c.stalled() {
 		if c.stall != nil {
 			c.stall.Stop()
 			c.stall = nil
@@ -509,13 +510,30 @@ func (c *h2Conn) stallCheck() {
 	c.stallAt = c.dataFrames
 	c.stall = c.s.Env().Loop.AfterFunc(h2StallTimeout, func() {
 		c.stall = nil
-		if c.ended || len(c.blocked) == 0 {
+		if c.ended || !c.stalled() {
 			return
 		}
 		c.enter()
 		defer c.leave()
 		c.fail(&h2.Error{Code: h2.ErrCodeFlowControl, Reason: fmt.Sprintf("the peer kept its flow-control window closed for %v", h2StallTimeout)})
 	})
+}
+
+// stalled drops from c.blocked the streams that wait no more (a stream
+// WINDOW_UPDATE lets one send, or it closed, without sendBlocked) and
+// reports whether any is left.
+func (c *h2Conn) stalled() bool {
+	live := c.blocked[:0]
+	for _, st := range c.blocked {
+		if !st.closed && st.pendingN > 0 {
+			live = append(live, st)
+		} else {
+			st.queued = false
+		}
+	}
+	clear(c.blocked[len(live):])
+	c.blocked = live
+	return len(live) > 0
 }
 
 // streamError resets one stream.
