@@ -1023,3 +1023,112 @@ func TestH2StallSlowReaderNotCut(t *testing.T) {
 		t.Fatalf("slow reader: %d bytes, complete %v\n%s", len(a.body), a.complete, framesString(c.goAways()))
 	}
 }
+
+// SETTINGS_HEADER_TABLE_SIZE 0: the server's HPACK encoder uses no
+// dynamic table (the client's decoder allows none).
+func TestH2HeaderTableSizeZero(t *testing.T) {
+	w := loadServer(t, "")
+	c := newH2Client(t, w, "p", h2.Setting{ID: h2.SettingHeaderTableSize, Val: 0})
+	c.hdec.SetMaxTableSize(0)
+	for id := uint32(1); id <= 7; id += 2 {
+		c.get(id, "/same")
+		if a := c.stream(id); a.status != "200" || a.field("content-type") != "text/plain" {
+			t.Fatalf("stream %d: %+v", id, a)
+		}
+	}
+}
+
+// The answer's connection-specific fields are left out (§8.2.2), names
+// are lower-cased, and a 1xx head goes before the final one.
+func TestH2ResponseHead(t *testing.T) {
+	w := filtertest.Load(t, `
+pipy().pipeline('p').demuxHttp('req')
+.pipeline('req').replaceMessage(m => [
+  new MessageStart({status: 103, headers: {link: '</a.css>; rel=preload'}}), new MessageEnd(),
+  new Message({status: 201, headers: {'Connection': 'close', 'Keep-Alive': 'timeout=5', 'Transfer-Encoding': 'chunked', 'Upgrade': 'x', 'X-Mixed-Case': 'v'}}, 'made'),
+  new Message('second answer: dropped'),
+])`)
+	c := newH2Client(t, w, "p")
+	c.get(1, "/")
+	var heads []string
+	for _, f := range c.all() {
+		if f.StreamID == 1 && f.HasBlock {
+			heads = append(heads, fieldsString(f.Fields))
+		}
+	}
+	want := "[{:status: 103, link: </a.css>; rel=preload} {:status: 201, x-mixed-case: v}]"
+	if fmt.Sprint(heads) != want {
+		t.Errorf("heads %v\nwant %s", heads, want)
+	}
+	if a := c.stream(1); a.body != "made" || !a.complete {
+		t.Errorf("answer %+v", a)
+	}
+}
+
+// Padded DATA and HEADERS (with priority) are read without their padding;
+// the padding counts against the windows.
+func TestH2Padding(t *testing.T) {
+	w := loadServer(t, "")
+	c := newH2Client(t, w, "p")
+	blk := c.block(":method", "POST", ":scheme", "http", ":authority", "a", ":path", "/echo")
+	c.send(hdr(h2.FrameHeaders, h2.FlagEndHeaders|h2.FlagPadded|h2.FlagPriority, 1, "\x02"+"\x00\x00\x00\x00\x10"+string(blk)+"\x00\x00"))
+	c.send(hdr(h2.FrameData, h2.FlagPadded, 1, "\x03abc\x00\x00\x00"))
+	c.send(hdr(h2.FrameData, h2.FlagPadded|h2.FlagEndStream, 1, "\x00def"))
+	if a := c.stream(1); a.body != "abcdef" || !a.complete {
+		t.Fatalf("answer %+v", a)
+	}
+}
+
+// Each kind of control frame has its budget: past it, ENHANCE_YOUR_CALM.
+func TestH2DefenceControlFloods(t *testing.T) {
+	w := loadServer(t, "")
+	for _, k := range []struct {
+		name  string
+		frame func(c *h2Client) []byte
+	}{
+		{"PRIORITY", func(c *h2Client) []byte { return hdr(h2.FramePriority, 0, 1, "\x00\x00\x00\x00\x10") }},
+		{"empty DATA", func(c *h2Client) []byte { return h2.AppendData(nil, 1, false, nil) }},
+	} {
+		t.Run(k.name, func(t *testing.T) {
+			c := newH2Client(t, w, "p")
+			c.request(1, false, "POST", "/echo")
+			var flood []byte
+			for i := 0; i < 1100; i++ {
+				flood = append(flood, k.frame(c)...)
+			}
+			c.send(flood)
+			c.expectGoAway(h2.ErrCodeEnhanceYourCalm)
+		})
+	}
+}
+
+// Streams the server resets because of what the client sent after their
+// request started (CVE-2025-8671, "MadeYouReset": content-length
+// mismatch, DATA beyond the stream, WINDOW_UPDATE overflow) count like
+// the client's own resets: the budget of rapid reset holds.
+func TestH2DefenceMadeYouReset(t *testing.T) {
+	w := loadServer(t, "")
+	for _, k := range []struct {
+		name  string
+		reset func(c *h2Client, id uint32)
+	}{
+		{"content-length", func(c *h2Client, id uint32) { c.data(id, false, "toolong") }},
+		{"WINDOW_UPDATE overflow", func(c *h2Client, id uint32) { c.windowUpdate(id, h2.MaxWindowSize) }},
+	} {
+		t.Run(k.name, func(t *testing.T) {
+			c := newH2Client(t, w, "p")
+			id := uint32(1)
+			for ; id < 2*1000 && !c.ended(); id += 2 {
+				c.request(id, false, "POST", "/hold", "content-length", "1")
+				k.reset(c, id)
+			}
+			c.expectGoAway(h2.ErrCodeEnhanceYourCalm)
+			if opened := (id - 1) / 2; opened > 202 {
+				t.Errorf("GOAWAY after %d streams", opened)
+			}
+			if n := activeReq(c); n != 0 {
+				t.Errorf("%d request sessions alive", n)
+			}
+		})
+	}
+}
