@@ -541,6 +541,11 @@ func (c *h2Conn) streamError(e *h2.Error) {
 	c.logOnce(e.Error())
 	if st := c.streams[e.StreamID]; st != nil {
 		st.reset(e.Code, filters.ReadError)
+		// A stream the peer made us reset counts as one it reset
+		// (CVE-2025-8671, MadeYouReset).
+		if err := c.spend(1); err != nil {
+			c.fail(err)
+		}
 		return
 	}
 	c.wbuf = h2.AppendRSTStream(c.wbuf, e.StreamID, e.Code)
