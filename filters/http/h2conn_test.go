@@ -1132,3 +1132,28 @@ func TestH2DefenceMadeYouReset(t *testing.T) {
 		})
 	}
 }
+
+// When the connection's session is aborted (a script error in a filter
+// after demuxHttp), the streams' sessions end too: none is left behind.
+func TestH2ConnectionAbortEndsStreams(t *testing.T) {
+	w := filtertest.Load(t, `
+pipy({_g: {boom: false, ends: 0}})
+.pipeline('p').demuxHttp('req').onData(() => { if (_g.boom) throw new Error('boom') })
+.pipeline('req')
+  .onSessionEnd(() => { _g.ends++ })
+  .replaceMessage(m => m.head.path === '/boom' ? (_g.boom = true, new Message('x')) : null)`)
+	c := newH2Client(t, w, "p")
+	c.request(1, false, "POST", "/hold")
+	c.get(3, "/hold")
+	if n := activeReq(c); n != 2 {
+		t.Fatalf("%d request sessions, want 2", n)
+	}
+	c.get(5, "/boom")
+	if !c.ended() {
+		t.Fatalf("the connection's session did not end: %s", filtertest.KindsNow(c.r))
+	}
+	if n := activeReq(c); n != 0 {
+		t.Errorf("%d request sessions alive after the connection's session was aborted", n)
+	}
+	noPanic(t, w)
+}
