@@ -132,6 +132,12 @@ func newH2Conn(side h2Side, server bool, s *filters.Session, out filters.Sink, n
 // start writes this side's preface: the client's magic, SETTINGS, and the
 // larger connection window.
 func (c *h2Conn) start() {
+	// The session's end, an abort too, ends the connection and its
+	// streams' sessions; nothing more is output.
+	c.s.OnEnd(func() {
+		c.out = filters.Discard
+		c.end(filters.ReadError)
+	})
 	c.enter()
 	defer c.leave()
 	if !c.server {
