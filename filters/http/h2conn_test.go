@@ -1157,3 +1157,70 @@ pipy({_g: {boom: false, ends: 0}})
 	}
 	noPanic(t, w)
 }
+
+// Trailers wait behind DATA held by a closed window.
+func TestH2TrailersBehindWindow(t *testing.T) {
+	w := loadServer(t, "")
+	c := newH2Client(t, w, "p", h2.Setting{ID: h2.SettingInitialWindowSize, Val: 2})
+	c.get(1, "/trailers")
+	if a := c.stream(1); strings.Join(a.frames, " ") != "H D(2)" {
+		t.Fatalf("frames %v, want the head and 2 bytes", a.frames)
+	}
+	c.windowUpdate(1, 2)
+	a := c.stream(1)
+	if strings.Join(a.frames, " ") != "H D(2) D(2) T*" || a.body != "body" || fieldsString(a.trailers) != "{grpc-status: 0, grpc-message: ok}" {
+		t.Fatalf("answer %+v", a)
+	}
+}
+
+// A client's GOAWAY: the streams it opened are still answered, then the
+// connection ends.
+func TestH2ClientGoAway(t *testing.T) {
+	w := loadServer(t, "")
+	c := newH2Client(t, w, "p")
+	c.request(1, false, "POST", "/echo")
+	c.send(h2.AppendGoAway(nil, 0, h2.ErrCodeNo, nil))
+	if c.ended() {
+		t.Fatal("ended with a stream open")
+	}
+	c.data(1, true, "bye")
+	if a := c.stream(1); a.body != "bye" || !a.complete {
+		t.Fatalf("answer %+v", a)
+	}
+	if !c.ended() {
+		t.Errorf("connection open after the client's GOAWAY and its last stream")
+	}
+	if strings.Contains(w.LogText(), "GOAWAY") {
+		t.Errorf("a GOAWAY NO_ERROR was logged:\n%s", w.LogText())
+	}
+}
+
+// A large header block in HEADERS and CONTINUATION frames, as a client
+// with a long cookie sends it, is a request like any other; so is a
+// request with host instead of :authority.
+func TestH2LargeHeaderBlock(t *testing.T) {
+	w := loadServer(t, "")
+	c := newH2Client(t, w, "p")
+	cookie := strings.Repeat("c", 40000)
+	blk := c.block(":method", "GET", ":scheme", "http", ":path", "/big-head", "host", "h.example", "cookie", cookie)
+	frames := h2.AppendHeaders(nil, 1, true, blk, 0)
+	rd := h2.NewReader(h2.PrefaceNone)
+	rd.Feed(frames)
+	n := 0
+	for f, _ := rd.Next(); f != nil; f, _ = rd.Next() {
+		if f.Type == h2.FrameContinuation {
+			n++
+		}
+	}
+	if n < 1 {
+		t.Fatalf("block of %d bytes not split", len(blk))
+	}
+	c.send(frames)
+	if a := c.stream(1); a.status != "200" || a.body != "path=/big-head" {
+		t.Fatalf("answer %+v", a)
+	}
+	got := gData(c.r)
+	if !strings.Contains(got, `"host":"h.example"`) || !strings.Contains(got, cookie) {
+		t.Errorf("script saw %.200s", got)
+	}
+}
