@@ -28,11 +28,6 @@ type Spec struct {
 	// Fork is set when the sub-sessions get copies of the stream while it
 	// goes on (fork): the graph draws them as forks, not links.
 	Fork bool
-	// ALPN lists the protocols a TLS listener offers by ALPN when its
-	// pipeline holds this filter (demuxHttp: h2 and http/1.1). Listeners
-	// of other pipelines offer none, so clients speak what they would
-	// without ALPN.
-	ALPN []string
 	// Source is the file that registered the filter, relative to the module
 	// root (filters/http/decode.go); Register fills it in.
 	Source string
@@ -128,12 +123,21 @@ func sourcePath(file string) string {
 	return path.Base(file)
 }
 
+// ALPNSpeaker is implemented by templates of filters that serve more
+// than one application protocol on a connection (demuxHttp: h2 and
+// http/1.1).
+type ALPNSpeaker interface {
+	// ALPN returns the protocols to offer, most preferred first.
+	ALPN() []string
+}
+
 // ALPN returns the protocols a TLS listener running p offers: those of
-// the first filter of p that declares any (Spec.ALPN), or nil.
+// the first filter of p whose template is an ALPNSpeaker, or nil. Other
+// listeners offer none, so clients speak what they would without ALPN.
 func (p *Pipeline) ALPN() []string {
 	for _, d := range p.Filters {
-		if s := registry[d.Name]; s != nil && len(s.ALPN) > 0 {
-			return s.ALPN
+		if a, ok := d.Template.(ALPNSpeaker); ok {
+			return a.ALPN()
 		}
 	}
 	return nil

@@ -377,6 +377,12 @@ func (w *Worker) StopAccepting() {
 		t.stop()
 	}
 	w.tasks = nil
+	// Templates that keep connections (mux pools, demuxHttp's HTTP/2
+	// connections) let them go as soon as they are unused: HTTP/2 clients
+	// get a GOAWAY and finish their streams.
+	if w.prog != nil {
+		retireTemplates(w.prog)
+	}
 	// Children started by exec() would keep their sessions open forever.
 	w.Env.Children.Terminate()
 }

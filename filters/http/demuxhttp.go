@@ -19,7 +19,6 @@ func init() {
 		},
 		Make: makeDemuxHTTP,
 		Sub:  filters.FirstArg,
-		ALPN: []string{"h2", "http/1.1"},
 	}
 	filters.Register(&spec)
 	alias := spec
@@ -92,6 +91,14 @@ func (t *demuxHTTPTemplate) Retire() {
 	for c := range t.conns {
 		c.goAway()
 	}
+}
+
+// ALPN implements filters.ALPNSpeaker: h2 first unless HTTP/2 is off.
+func (t *demuxHTTPTemplate) ALPN() []string {
+	if !t.http2 {
+		return nil
+	}
+	return []string{"h2", "http/1.1"}
 }
 
 func (t *demuxHTTPTemplate) pipeline() *filters.Pipeline { return t.module.Named[t.target] }
@@ -287,8 +294,10 @@ func (sv *h2Server) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 		return &h2.Error{Code: h2.ErrCodeProtocol, Stream: true, StreamID: id, Reason: "content-length without DATA"}
 	}
 	a := &h2Answer{st: st}
-	sub := p.NewSession(sv.f.s.Context.Derive(), a)
+	ctx := sv.f.s.Context.Derive()
+	sub := p.NewSession(ctx, a)
 	a.sub = sub
+	st.source = ctx
 	st.toPeer = sub
 	st.onClose = func(*h2Stream, filters.ErrorCode) { sub.End(filters.NoError) }
 	sub.Input(&filters.MessageStart{Head: head})
