@@ -1224,3 +1224,47 @@ func TestH2LargeHeaderBlock(t *testing.T) {
 		t.Errorf("script saw %.200s", got)
 	}
 }
+
+// An answer larger than h2MaxPending (4 MiB), given at once (a file a
+// script serves from memory), reaches a client that reads at its own pace
+// and opens its windows as it reads.
+//
+// Over HTTP/1 the same answer is served whole; over HTTP/2 it is now reset
+// with FLOW_CONTROL_ERROR at once: the stream holds more than
+// h2MaxPending for the window and a script cannot be paused.
+func TestH2FlowLargeAnswer(t *testing.T) {
+	w := loadServer(t, "")
+	const n = 5 << 20
+	r := w.Session("p")
+	r.FeedString(fmt.Sprintf("GET /big?n=%d HTTP/1.1\r\nHost: h\r\n\r\n", n))
+	if out := r.BytesOut(); !strings.HasSuffix(out, "\r\n\r\n"+bigBody(n)) {
+		t.Fatalf("HTTP/1: %d bytes out", len(out))
+	}
+	c := newH2Client(t, w, "p")
+	c.get(1, fmt.Sprintf("/big?n=%d", n))
+	got := 0
+	for round := 0; round < 1000; round++ {
+		fs := c.take()
+		read := 0
+		for _, f := range fs {
+			switch f.Type {
+			case h2.FrameData:
+				read += int(f.Length)
+			case h2.FrameRSTStream, h2.FrameGoAway:
+				t.Fatalf("after %d bytes: %s", got+read, f)
+			}
+		}
+		got += read
+		if a := c.stream(1); a.complete {
+			break
+		}
+		if read == 0 {
+			t.Fatalf("stuck after %d bytes", got)
+		}
+		c.windowUpdate(0, uint32(read))
+		c.windowUpdate(1, uint32(read))
+	}
+	if got != n {
+		t.Fatalf("got %d bytes of %d", got, n)
+	}
+}
