@@ -638,9 +638,12 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 		p("- HTTP/2: nginx (`listen ... http2` on a plain port) and HAProxy (`bind ... proto h2`) speak only\n")
 		p("  h2c with prior knowledge on their h2 ports, Caddy (`protocols h1 h2c`) and pipy (`demuxHttp`) serve\n")
 		p("  HTTP/1.x and h2c on the same port. Every proxy talks HTTP/1.1 with keep-alive to the backend.\n")
+		p("  pipy's HTTP/2 answers carry `:status` only (END_STREAM ends the body), the peers' the same\n")
+		p("  fields as over HTTP/1.1. h2load runs on one core: a server CPU clearly below 100%% means\n")
+		p("  the client was the limit, and the ratio says more about h2load than about the servers.\n")
 	}
 	if m.BackendCPU == m.ClientCPU {
-		p("- The backend and wrk share CPU %s, so in the proxy scenarios the client side can limit the\n", m.ClientCPU)
+		p("- The backend and %s share CPU %s, so in the proxy scenarios the client side can limit the\n", m.loadGenerators(), m.ClientCPU)
 		p("  rate: a server CPU clearly below 100%% means the server under test was not the bottleneck.\n")
 	} else {
 		p("- A server CPU clearly below 100%% means the server under test was not the bottleneck.\n")
