@@ -403,7 +403,7 @@ stop() {
     sleep 0.05
   done
   if alive "$pid"; then
-    log "pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60)) did not stop on SIGTERM within 5s, killing it"
+    log "pid $pid ($(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-60)) did not stop on SIGTERM within 5s, killing it"
   fi
   for p in "${procs[@]}"; do
     if alive "$p"; then kill -KILL "$p" 2>/dev/null || true; fi
