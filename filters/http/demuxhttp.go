@@ -294,10 +294,20 @@ func (sv *h2Server) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 		return &h2.Error{Code: h2.ErrCodeProtocol, Stream: true, StreamID: id, Reason: "content-length without DATA"}
 	}
 	a := &h2Answer{st: st}
-	sub := p.NewSession(sv.f.s.Context.Derive(), a)
+	ctx := sv.f.s.Context.Derive()
+	sub := p.NewSession(ctx, a)
 	a.sub = sub
+	st.source = ctx
 	st.toPeer = sub
-	st.onClose = func(*h2Stream, filters.ErrorCode) { sub.End(filters.NoError) }
+	// A request's pipeline that cannot take its body as fast as it comes
+	// (muxHttp waiting for a connection) pauses its context: the client's
+	// stream window then stays closed.
+	v := h2WindowValve{st}
+	ctx.AddValve(v)
+	st.onClose = func(*h2Stream, filters.ErrorCode) {
+		ctx.RemoveValve(v)
+		sub.End(filters.NoError)
+	}
 	sub.Input(&filters.MessageStart{Head: head})
 	if blk.EndStream && !st.closed {
 		st.remoteEnded = true
