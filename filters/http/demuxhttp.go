@@ -415,7 +415,10 @@ func (a *h2Answer) Input(evt filters.Event) {
 			return
 		}
 		a.done = true
-		// Cut off mid-answer: the client must not take it as complete.
+		// Cut off mid-answer: the client must not take it as complete,
+		// but gets what was given before the end (as far as its windows
+		// allow).
+		st.sendPending()
 		st.reset(h2.ErrCodeInternal, filters.NoError)
 	}
 }
