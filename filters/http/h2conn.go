@@ -168,13 +168,13 @@ func (c *h2Conn) leave() {
 	c.depth--
 	if c.depth == 0 {
 		c.writeHeads()
-		for len(c.sends) > 0 {
-			st := c.sends[0]
-			c.sends = c.sends[1:]
+		for i := 0; i < len(c.sends); i++ {
+			st := c.sends[i]
+			c.sends[i] = nil
 			st.sending = false
 			st.sendPending()
 		}
-		c.sends = nil
+		c.sends = c.sends[:0]
 		c.flush()
 	}
 }
@@ -185,29 +185,37 @@ func (c *h2Conn) flush() {
 		c.wbuf = c.wbuf[:0]
 		return
 	}
-	if len(c.wbuf) > 0 {
-		if c.wdata == nil {
-			c.wdata = filters.NewDataBytes(c.wbuf)
-		} else {
-			c.wdata.PushBytes(c.wbuf)
-		}
-		c.wbuf = nil
-	}
+	c.cut()
 	if d := c.wdata; d != nil {
 		c.wdata = nil
 		c.out.Input(d)
 	}
 }
 
+// cut moves the frames built in wbuf to the output gathered in wdata (a
+// copy in the loop's arena), so wbuf can be reused.
+func (c *h2Conn) cut() {
+	if len(c.wbuf) == 0 {
+		return
+	}
+	d := c.s.Env().Loop.CopyData(c.wbuf)
+	c.wbuf = c.wbuf[:0]
+	if c.wdata == nil {
+		c.wdata = d
+		return
+	}
+	c.wdata.Push(d)
+	d.Release()
+}
+
 // writePayload queues the payload of the DATA frame whose header was just
 // appended to wbuf, without copying it.
 func (c *h2Conn) writePayload(d *filters.Data) {
+	c.cut()
 	if c.wdata == nil {
-		c.wdata = filters.NewDataBytes(c.wbuf)
-	} else {
-		c.wdata.PushBytes(c.wbuf)
+		c.wdata = d
+		return
 	}
-	c.wbuf = nil
 	c.wdata.Push(d)
 	d.Release()
 }
@@ -672,12 +680,12 @@ func (c *h2Conn) deferHead(h headWriter) {
 
 // writeHeads writes the heads deferHead held.
 func (c *h2Conn) writeHeads() {
-	for len(c.heads) > 0 {
-		h := c.heads[0]
-		c.heads = c.heads[1:]
+	for i := 0; i < len(c.heads); i++ {
+		h := c.heads[i]
+		c.heads[i] = nil
 		h.writeHead(false)
 	}
-	c.heads = nil
+	c.heads = c.heads[:0]
 }
 
 // encodeFields HPACK-encodes fields into a fresh block.
