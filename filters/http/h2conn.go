@@ -731,16 +731,25 @@ type h2Stream struct {
 
 	closed  bool
 	aborted bool // being reset: what its session still outputs is dropped
-	// onClose runs once when the stream is closed (both ends done or
+	// owner is told once when the stream is closed (both ends done or
 	// reset).
-	onClose func(st *h2Stream, err filters.ErrorCode)
+	owner h2StreamOwner
 }
 
-func (c *h2Conn) newStream(id uint32) *h2Stream {
-	st := &h2Stream{c: c, id: id, recvWindow: h2StreamWindow, sendWindow: c.peerInitWindow, contentLength: -1}
+// h2StreamOwner is what a stream belongs to: a request's sub-session on
+// the server, a requester on the client.
+type h2StreamOwner interface {
+	// streamClosed is called once, when st is closed; err is why (NoError
+	// when both ends completed).
+	streamClosed(st *h2Stream, err filters.ErrorCode)
+}
+
+// addStream opens stream id with st, which its owner allocated (as part of
+// a larger struct, to save allocations).
+func (c *h2Conn) addStream(st *h2Stream, id uint32, owner h2StreamOwner) {
+	*st = h2Stream{c: c, id: id, recvWindow: h2StreamWindow, sendWindow: c.peerInitWindow, contentLength: -1, owner: owner}
 	c.streams[id] = st
 	c.active++
-	return st
 }
 
 // deliver passes DATA from the peer to the stream's session.
@@ -829,9 +838,17 @@ func (st *h2Stream) sendPending() {
 			}
 			return
 		}
-		// One frame of n bytes from the front of pending.
-		frame := filters.NewData()
+		// One frame of n bytes from the front of pending: the first Data
+		// itself when it is exactly that.
+		var frame *filters.Data
 		left := int(n)
+		if d := st.pending[0]; d.Size() == left {
+			frame, left = d, 0
+			st.pending[0] = nil
+			st.pending = st.pending[1:]
+		} else {
+			frame = filters.NewData()
+		}
 		for left > 0 {
 			d := st.pending[0]
 			if d.Size() <= left {
@@ -913,8 +930,8 @@ func (st *h2Stream) close(err filters.ErrorCode) {
 		st.pausing = false
 		st.source.Resume()
 	}
-	if st.onClose != nil {
-		st.onClose(st, err)
+	if st.owner != nil {
+		st.owner.streamClosed(st, err)
 	}
 	c.maybeEnd()
 }
