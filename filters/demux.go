@@ -15,10 +15,18 @@ func NewDemux(s *Session, name string, target func() *Pipeline, out Sink) Sink {
 	return &demux{name: name, target: target, s: s, out: out}
 }
 
+// NewAnsweringDemux is NewDemux for a server that owes every request an
+// answer: when a sub-session ends without starting one, answer gets its
+// SessionEnd and a sink taking the answer in its place (demuxHttp's 502).
+func NewAnsweringDemux(s *Session, name string, target func() *Pipeline, out Sink, answer func(end *SessionEnd, to Sink)) Sink {
+	return &demux{name: name, target: target, s: s, out: out, answer: answer}
+}
+
 // demux is NewDemux's sink.
 type demux struct {
 	name    string
 	target  func() *Pipeline
+	answer  func(end *SessionEnd, to Sink) // NewAnsweringDemux's
 	s       *Session
 	out     Sink
 	queue   []*demuxSub // answers not yet complete, oldest first
@@ -99,6 +107,12 @@ func (sub *demuxSub) Input(evt Event) {
 	head := len(f.queue) > 0 && f.queue[0] == sub
 	switch evt.Kind() {
 	case KindSessionEnd:
+		if !sub.started && f.answer != nil {
+			f.answer(evt.(*SessionEnd), sub)
+			if sub.complete {
+				return
+			}
+		}
 		sub.complete = true
 		if sub.started {
 			sub.cut = evt

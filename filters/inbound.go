@@ -32,6 +32,9 @@ type Downstream interface {
 	// per-connection state this way (the HTTP codecs their keep-alive
 	// bookkeeping) without the engine knowing its type.
 	State(key any, create func() any) any
+	// Protocol returns the application protocol the client chose by ALPN
+	// on a TLS listener ("h2", "http/1.1"), or "".
+	Protocol() string
 }
 
 // HeadTimer times the request heads a codec reads from a connection. Its
@@ -63,6 +66,8 @@ type Inbound struct {
 	RemotePort int
 	LocalAddr  string
 	LocalPort  int
+	// ALPN is the protocol negotiated by ALPN on a TLS listener, or "".
+	ALPN string
 
 	conn   *Conn   // nil in tests
 	limits *Limits // nil: the defaults
@@ -118,6 +123,9 @@ func (in *Inbound) CloseLingering() {
 		in.conn.CloseLinger()
 	}
 }
+
+// Protocol implements Downstream.
+func (in *Inbound) Protocol() string { return in.ALPN }
 
 // State implements Downstream.
 func (in *Inbound) State(key any, create func() any) any {

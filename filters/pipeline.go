@@ -165,6 +165,10 @@ type Context struct {
 	Extra []map[string]goja.Value
 	// Argv holds __argv per module, set by use().
 	Argv []goja.Value
+	// ALPN lists the protocols that TLS connections made by connect in
+	// this context offer by ALPN: muxHttp version 2 sets "h2" on the
+	// contexts of its upstream sessions. Derived contexts inherit it.
+	ALPN []string
 }
 
 var contextIDs atomic.Uint64
@@ -185,7 +189,7 @@ func (p *Program) NewContext(in *Inbound) *Context {
 // Derive makes a context holding a snapshot of c's current values, in c's
 // group, with the same inbound connection and __argv.
 func (c *Context) Derive() *Context {
-	d := &Context{ID: contextIDs.Add(1), Program: c.Program, Inbound: c.Inbound, Group: c.Group}
+	d := &Context{ID: contextIDs.Add(1), Program: c.Program, Inbound: c.Inbound, Group: c.Group, ALPN: c.ALPN}
 	d.Vars = make([][]goja.Value, len(c.Vars))
 	for i, v := range c.Vars {
 		if len(v) > 0 {

@@ -123,6 +123,26 @@ func sourcePath(file string) string {
 	return path.Base(file)
 }
 
+// ALPNSpeaker is implemented by templates of filters that serve more
+// than one application protocol on a connection (demuxHttp: h2 and
+// http/1.1).
+type ALPNSpeaker interface {
+	// ALPN returns the protocols to offer, most preferred first.
+	ALPN() []string
+}
+
+// ALPN returns the protocols a TLS listener running p offers: those of
+// the first filter of p whose template is an ALPNSpeaker, or nil. Other
+// listeners offer none, so clients speak what they would without ALPN.
+func (p *Pipeline) ALPN() []string {
+	for _, d := range p.Filters {
+		if a, ok := d.Template.(ALPNSpeaker); ok {
+			return a.ALPN()
+		}
+	}
+	return nil
+}
+
 // Lookup returns the spec of a filter by script name.
 func Lookup(name string) *Spec { return registry[name] }
 

@@ -149,8 +149,9 @@ func TestConventionImportsRunDownward(t *testing.T) {
 		{"test", []string{"filters/..."}}, // the conventions test reads the registry
 		{"filters/filtertest", []string{"filters/...", "scripts/..."}},
 		{"filters/all", []string{"filters/..."}},
-		{"filters", nil},                     // the engine imports nothing of ours
-		{"filters/...", []string{"filters"}}, // a family imports the engine only
+		{"filters", nil},                                         // the engine imports nothing of ours
+		{"filters/http", []string{"filters", "filters/http/h2"}}, // the HTTP family and its frame layer
+		{"filters/...", []string{"filters"}},                     // a family imports the engine only
 		{"scripts/...", []string{"scripts/...", "filters/..."}},
 		{"console/...", []string{"console/...", "scripts/...", "filters/...", "logging"}},
 		{"worker/...", []string{"scripts/...", "filters/...", "ipc/...", "logging"}},

@@ -377,6 +377,12 @@ func (w *Worker) StopAccepting() {
 		t.stop()
 	}
 	w.tasks = nil
+	// Templates that keep connections (mux pools, demuxHttp's HTTP/2
+	// connections) let them go as soon as they are unused: HTTP/2 clients
+	// get a GOAWAY and finish their streams.
+	if w.prog != nil {
+		retireTemplates(w.prog)
+	}
 	// Children started by exec() would keep their sessions open forever.
 	w.Env.Children.Terminate()
 }
@@ -574,6 +580,7 @@ func (w *Worker) openListener(p *filters.Pipeline) (*listener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen %s: %w", l.addr, err)
 		}
+		conf.NextProtos = p.ALPN()
 		l.tls = conf
 	}
 	listen := w.opts.Listen
@@ -676,6 +683,9 @@ func (w *Worker) serve(l *listener, p *filters.Pipeline, nc net.Conn) {
 	c := filters.NewConn(nc, w.Loop)
 	c.SetLimits(limits)
 	in := filters.NewInbound(c, limits)
+	if tc, ok := nc.(*tls.Conn); ok {
+		in.ALPN = tc.ConnectionState().NegotiatedProtocol
+	}
 	in.RemoteAddr, in.RemotePort = splitAddr(nc.RemoteAddr())
 	in.LocalAddr, in.LocalPort = splitAddr(nc.LocalAddr())
 

@@ -239,6 +239,10 @@ func (f *connect) dial() {
 	env := f.s.Env()
 	addr := net.JoinHostPort(f.host, f.port)
 	tlsConf := f.t.tls
+	if alpn := f.s.Context.ALPN; tlsConf != nil && len(alpn) > 0 {
+		tlsConf = tlsConf.Clone()
+		tlsConf.NextProtos = alpn
+	}
 	go func() {
 		var d net.Dialer
 		nc, err := d.DialContext(context.Background(), "tcp", addr)

@@ -1,0 +1,245 @@
+package http
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/pipy-go/pipy/filters"
+	"github.com/pipy-go/pipy/filters/http/h2"
+)
+
+// h2Client is an HTTP/2 connection to an upstream (muxHttp version 2),
+// carried by one session of the target pipeline (usually connect, which
+// offers h2 by ALPN when it speaks TLS): each request is a stream.
+type h2Client struct {
+	c  *h2Conn
+	up *filters.Session
+	// onStreamClosed runs when a stream closes, so that waiting requests
+	// can take its place; onClosed when the connection has ended.
+	onStreamClosed func(cl *h2Client)
+	onClosed       func(cl *h2Client)
+}
+
+// newH2Client starts a session of p in ctx and speaks HTTP/2 over it.
+func newH2Client(p *filters.Pipeline, ctx *filters.Context) *h2Client {
+	cl := &h2Client{}
+	ctx.ALPN = []string{"h2"}
+	cl.up = p.NewSession(ctx, filters.SinkFunc(cl.fromUpstream))
+	cl.c = newH2Conn(cl, false, cl.up, cl.up, "muxHttp", DefaultMaxStreams)
+	cl.c.start()
+	return cl
+}
+
+// fromUpstream takes the bytes the upstream sends.
+func (cl *h2Client) fromUpstream(evt filters.Event) {
+	switch e := evt.(type) {
+	case *filters.Data:
+		cl.c.input(e)
+	case *filters.SessionEnd:
+		cl.c.peerEnded(e)
+	}
+}
+
+// available reports whether a new stream may be opened now.
+func (cl *h2Client) available() bool {
+	c := cl.c
+	return !c.ended && !c.goingAway && !c.peerAway && uint32(c.active) < c.peerMaxStreams && c.nextID < 1<<31-1
+}
+
+// idle reports whether no stream is open.
+func (cl *h2Client) idle() bool { return cl.c.active == 0 }
+
+// close ends the connection after its streams (GOAWAY), or at once when
+// none is open.
+func (cl *h2Client) close() {
+	cl.c.goAway()
+}
+
+// open starts a stream for one request. The request's events go to the
+// returned sink; the answer's events (MessageStart with a *ResponseHead,
+// Data, MessageEnd with the trailers, or a SessionEnd with the error that
+// cut it) go to answer. headOnly: the request is HEAD, its answer has no
+// body.
+func (cl *h2Client) open(answer filters.Sink) filters.Sink {
+	c := cl.c
+	id := c.nextID
+	c.nextID += 2
+	c.lastID = id
+	st := c.newStream(id)
+	st.toPeer = answer
+	st.onClose = func(*h2Stream, filters.ErrorCode) {
+		if cl.onStreamClosed != nil {
+			cl.onStreamClosed(cl)
+		}
+	}
+	return &h2Request{st: st}
+}
+
+func (cl *h2Client) closed(c *h2Conn) {
+	if cl.onClosed != nil {
+		cl.onClosed(cl)
+	}
+}
+
+// headers takes the answer's head, or its trailers.
+func (cl *h2Client) headers(c *h2Conn, blk *h2.Block) *h2.Error {
+	st := c.streams[blk.StreamID]
+	if st == nil {
+		return &h2.Error{Code: h2.ErrCodeStreamClosed, Stream: true, StreamID: blk.StreamID, Reason: "HEADERS on a closed stream"}
+	}
+	if st.remoteStarted {
+		if st.remoteEnded {
+			return &h2.Error{Code: h2.ErrCodeStreamClosed, Stream: true, StreamID: st.id, Reason: "HEADERS after END_STREAM"}
+		}
+		if err := blk.ValidateTrailers(); err != nil {
+			return err.(*h2.Error)
+		}
+		st.trailers(blk)
+		return nil
+	}
+	if err := blk.ValidateResponse(); err != nil {
+		return err.(*h2.Error)
+	}
+	status, _ := strconv.Atoi(blk.Status)
+	if status < 200 {
+		if blk.EndStream {
+			return &h2.Error{Code: h2.ErrCodeProtocol, Stream: true, StreamID: st.id, Reason: "1xx answer with END_STREAM"}
+		}
+		return nil // informational answers are not passed on
+	}
+	st.remoteStarted = true
+	h := &ResponseHead{Protocol: "HTTP/2.0", Status: status, StatusText: StatusText(status)}
+	hs := h.inline[:0]
+	for _, f := range blk.Fields {
+		if f.Name == "" || f.Name[0] == ':' {
+			continue
+		}
+		if f.Name == "content-length" && !st.headOnly && status != 204 && status != 304 {
+			if n, err := strconv.ParseInt(f.Value, 10, 64); err == nil && n >= 0 {
+				st.contentLength = n
+			}
+		}
+		hs = append(hs, HeaderField{f.Name, f.Value})
+	}
+	h.Headers = hs
+	if to := st.toPeer; to != nil {
+		to.Input(&filters.MessageStart{Head: h})
+	}
+	if blk.EndStream && !st.closed {
+		st.remoteEnded = true
+		if to := st.toPeer; to != nil {
+			to.Input(filters.TheMessageEnd)
+		}
+		st.maybeClose()
+	}
+	return nil
+}
+
+// h2Request writes one request message to its stream.
+type h2Request struct {
+	st      *h2Stream
+	head    any
+	waiting bool
+	started bool
+	done    bool
+}
+
+func (r *h2Request) Input(evt filters.Event) {
+	st := r.st
+	c := st.c
+	if st.closed || st.aborted || c.ended {
+		if d, ok := evt.(*filters.Data); ok {
+			d.Release()
+		}
+		return
+	}
+	c.enter()
+	defer c.leave()
+	switch e := evt.(type) {
+	case *filters.MessageStart:
+		if r.started {
+			return
+		}
+		r.started = true
+		r.head, r.waiting = e.Head, true
+		st.headOnly = viewHead(e.Head).method() == "HEAD"
+		c.deferHead(r)
+	case *filters.Data:
+		if !r.started || r.done {
+			e.Release()
+			return
+		}
+		r.writeHead(false)
+		st.write(e)
+	case *filters.MessageEnd:
+		if !r.started || r.done {
+			return
+		}
+		r.done = true
+		if r.waiting && e.Tail == nil {
+			r.writeHead(true)
+			return
+		}
+		r.writeHead(false)
+		st.end(e.Tail)
+	case *filters.SessionEnd:
+		// The requester is gone: the answer has nobody to go to.
+		st.toPeer = nil
+		st.reset(h2.ErrCodeCancel, filters.NoError)
+	}
+}
+
+// writeHead writes the request's head if it still waits.
+func (r *h2Request) writeHead(end bool) {
+	if !r.waiting {
+		return
+	}
+	r.waiting = false
+	if r.st.closed || r.st.aborted {
+		return
+	}
+	r.st.writeHead(r.st.c.requestBlock(r.head), end)
+	r.head = nil
+}
+
+// requestBlock encodes a request head: the pseudo-header fields from its
+// method, path and host header, then its other fields, less the
+// connection-specific ones (RFC 9113 §8.2.2, §8.3.1).
+func (c *h2Conn) requestBlock(head any) []byte {
+	h := viewHead(head)
+	method, path := h.method(), h.path()
+	if method == "" {
+		method = "GET"
+	}
+	if path == "" {
+		path = "/"
+	}
+	var authority string
+	h.eachHeader(func(name, value string) {
+		if authority == "" && strings.EqualFold(name, "host") {
+			authority = value
+		}
+	})
+	return c.encodeBlock(func(add func(string, string)) {
+		add(":method", method)
+		if method == "CONNECT" {
+			add(":authority", authority)
+		} else {
+			add(":scheme", "http")
+			if authority != "" {
+				add(":authority", authority)
+			}
+			add(":path", path)
+		}
+		h.eachHeader(func(name, value string) {
+			name = strings.ToLower(name)
+			switch {
+			case connectionSpecific(name), name == "host":
+				return
+			case name == "te" && !strings.EqualFold(strings.TrimSpace(value), "trailers"):
+				return
+			}
+			add(name, value)
+		})
+	})
+}
