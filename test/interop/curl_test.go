@@ -65,32 +65,43 @@ func TestCurlServe(t *testing.T) {
 
 	t.Run("H2CPriorKnowledge", func(t *testing.T) {
 		r := parseCurl(t, curl(t, "-i", "--http2-prior-knowledge", plainURL))
-		expectCurl(t, r, "HTTP/2 200", "hi\n")
+		expectCurl(t, r, "HTTP/2 200", serveBody)
 		if ct := r.Header["content-type"]; ct != "text/plain" {
 			t.Errorf("content-type %q, want text/plain", ct)
 		}
 	})
 	t.Run("H2OverTLS", func(t *testing.T) {
 		r := parseCurl(t, curl(t, "-i", "--http2", "-k", secureURL))
-		expectCurl(t, r, "HTTP/2 200", "hi\n")
+		expectCurl(t, r, "HTTP/2 200", serveBody)
 	})
 	t.Run("HTTP11Plain", func(t *testing.T) {
 		r := parseCurl(t, curl(t, "-i", "--http1.1", plainURL))
-		expectCurl(t, r, "HTTP/1.1 200 OK", "hi\n")
+		expectCurl(t, r, "HTTP/1.1 200 OK", serveBody)
 	})
 	t.Run("HTTP11OverTLS", func(t *testing.T) {
 		r := parseCurl(t, curl(t, "-i", "--http1.1", "-k", secureURL))
-		expectCurl(t, r, "HTTP/1.1 200 OK", "hi\n")
+		expectCurl(t, r, "HTTP/1.1 200 OK", serveBody)
 	})
 	t.Run("HTTP10Plain", func(t *testing.T) {
+		// A server answers with the highest version it speaks below the
+		// request's major version (RFC 9110, 6.2): HTTP/1.1 is right too.
 		r := parseCurl(t, curl(t, "-i", "--http1.0", plainURL))
-		expectCurl(t, r, "HTTP/1.0 200 OK", "hi\n")
+		if r.Status != "HTTP/1.0 200 OK" && r.Status != "HTTP/1.1 200 OK" {
+			t.Errorf("status line %q, want HTTP/1.x 200 OK", r.Status)
+		}
+		if r.Body != serveBody {
+			t.Errorf("body %q, want %q", r.Body, serveBody)
+		}
 	})
-	t.Run("H2CSeveralOnOneConnection", func(t *testing.T) {
-		// curl reuses the connection for several URLs of one command line.
-		out := curl(t, "--http2-prior-knowledge", "-w", "%{http_version} %{http_code} %{num_connects}\n",
-			plainURL, plainURL+"a", plainURL+"b?c=d")
-		want := "hi\n2 200 1\nhi\n2 200 0\nhi\n2 200 0\n"
+	t.Run("H2OverTLSSeveralOnOneConnection", func(t *testing.T) {
+		// curl reuses its connection for the URLs of one command line. (Not
+		// tried with --http2-prior-knowledge: curl 7.88.1 fails the second
+		// request with "Error in the HTTP2 framing layer" before sending it,
+		// against Go's own h2c server as well.)
+		out := curl(t, "--http2", "-k", "-w", "%{http_version} %{http_code} %{num_connects}\n",
+			secureURL, secureURL+"a", secureURL+"b?c=d")
+		want := strings.Repeat(serveBody+"2 200 0\n", 3)
+		want = strings.Replace(want, "2 200 0", "2 200 1", 1)
 		if out != want {
 			t.Errorf("three requests on one connection: %q, want %q", out, want)
 		}

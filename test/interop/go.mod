@@ -5,7 +5,6 @@ go 1.26.8
 require (
 	github.com/coder/websocket v1.8.15
 	github.com/summerwind/h2spec v2.2.1+incompatible
-	golang.org/x/net v0.63.0
 	google.golang.org/grpc v1.85.0
 )
 
@@ -16,6 +15,7 @@ require (
 	github.com/fatih/color v1.19.0 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
+	golang.org/x/net v0.63.0 // indirect
 	golang.org/x/oauth2 v0.36.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect

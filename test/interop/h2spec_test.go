@@ -15,7 +15,9 @@ import (
 
 // serveScript answers every request itself through demuxHttp, on a plain
 // port (HTTP/1.x and h2c by prior knowledge) and on a TLS port (ALPN h2 or
-// http/1.1). The certificate files are next to the script.
+// http/1.1). The certificate files are next to the script. The body is
+// longer than 4 bytes: h2spec's http2/6.9.2/2 needs 5 to make a window
+// negative, and skips itself otherwise.
 const serveScript = `
 pipy()
 
@@ -32,9 +34,12 @@ pipy()
 
 .pipeline('serve')
   .replaceMessage(
-    new Message({ status: 200, headers: { 'content-type': 'text/plain' } }, 'hi\n')
+    new Message({ status: 200, headers: { 'content-type': 'text/plain' } }, 'hello from pipy\n')
   )
 `
+
+// serveBody is what serveScript answers.
+const serveBody = "hello from pipy\n"
 
 // startServe starts serveScript on two free ports and returns them.
 func startServe(t *testing.T) (plain, secure int) {

@@ -219,15 +219,19 @@ func writeScript(t testing.TB, dir, name, text string, oldNew ...string) string 
 	return p
 }
 
+// replaceAll replaces each old string of oldNew by its new one, all at
+// once: a new string (a port such as 38080) is never taken for a later old
+// one (8080).
 func replaceAll(t testing.TB, name, text string, oldNew ...string) string {
 	t.Helper()
+	var args []string
 	for i := 0; i+1 < len(oldNew); i += 2 {
 		if !strings.Contains(text, oldNew[i]) {
 			t.Fatalf("%s does not contain %q: update the test", name, oldNew[i])
 		}
-		text = strings.ReplaceAll(text, oldNew[i], oldNew[i+1])
+		args = append(args, oldNew[i], oldNew[i+1])
 	}
-	return text
+	return strings.NewReplacer(args...).Replace(text)
 }
 
 // tempDir returns a fresh temporary directory with symlinks resolved.
