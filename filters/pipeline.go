@@ -165,6 +165,11 @@ type Context struct {
 	Extra []map[string]goja.Value
 	// Argv holds __argv per module, set by use().
 	Argv []goja.Value
+	// valves are the sources reading into sessions of this context (the
+	// upstream connections connect made); pauses counts Pause calls not
+	// yet resumed.
+	valves []Valve
+	pauses int
 	// ALPN lists the protocols that TLS connections made by connect in
 	// this context offer by ALPN: muxHttp version 2 sets "h2" on the
 	// contexts of its upstream sessions. Derived contexts inherit it.
@@ -211,6 +216,64 @@ func (c *Context) Derive() *Context {
 		d.Argv = append([]goja.Value(nil), c.Argv...)
 	}
 	return d
+}
+
+// Valve is a source of input that can stop reading and start again: an
+// upstream connection (*Conn). Pause and Resume are counted.
+type Valve interface {
+	Pause()
+	Resume()
+}
+
+// AddValve registers v as a source of input of sessions in this context
+// (connect does it for its connection); while the context is paused, v is
+// paused too.
+func (c *Context) AddValve(v Valve) {
+	c.valves = append(c.valves, v)
+	if c.pauses > 0 {
+		v.Pause()
+	}
+}
+
+// RemoveValve forgets v (its connection ended), resuming it if the context
+// had paused it.
+func (c *Context) RemoveValve(v Valve) {
+	for i, x := range c.valves {
+		if x == v {
+			c.valves = append(c.valves[:i], c.valves[i+1:]...)
+			if c.pauses > 0 {
+				v.Resume()
+			}
+			return
+		}
+	}
+}
+
+// Pause is backpressure: a filter holding more output of this context's
+// sessions than its peer takes (an HTTP/2 stream whose window is closed)
+// stops the sources of that output from reading until a matching Resume.
+// The sources are those registered with AddValve in this very context
+// (link and use share it; demux, mux and fork derive new ones).
+func (c *Context) Pause() {
+	c.pauses++
+	if c.pauses == 1 {
+		for _, v := range c.valves {
+			v.Pause()
+		}
+	}
+}
+
+// Resume undoes one Pause.
+func (c *Context) Resume() {
+	if c.pauses == 0 {
+		return
+	}
+	c.pauses--
+	if c.pauses == 0 {
+		for _, v := range c.valves {
+			v.Resume()
+		}
+	}
 }
 
 // Set assigns a variable of module m in this context: a declared one, or an

@@ -304,7 +304,11 @@ func (f *connect) dialed(nc net.Conn, err error) {
 	}
 	c := filters.NewConn(nc, env.Loop)
 	f.conn = c
+	// Backpressure: a filter holding too much of what this upstream says
+	// (for a slow client) pauses the context, and so this connection.
+	f.s.Context.AddValve(c)
 	f.s.OnEnd(func() {
+		f.s.Context.RemoveValve(c)
 		// The session is over: nobody reads what the upstream says.
 		if !f.outEnded {
 			f.outEnded = true
@@ -350,6 +354,9 @@ func (f *connect) end(e *filters.SessionEnd) {
 	}
 	f.outEnded = true
 	f.drain.Stop()
+	if f.conn != nil {
+		f.s.Context.RemoveValve(f.conn)
+	}
 	for _, d := range f.pending {
 		d.Release()
 	}

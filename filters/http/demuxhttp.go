@@ -294,8 +294,10 @@ func (sv *h2Server) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 		return &h2.Error{Code: h2.ErrCodeProtocol, Stream: true, StreamID: id, Reason: "content-length without DATA"}
 	}
 	a := &h2Answer{st: st}
-	sub := p.NewSession(sv.f.s.Context.Derive(), a)
+	ctx := sv.f.s.Context.Derive()
+	sub := p.NewSession(ctx, a)
 	a.sub = sub
+	st.source = ctx
 	st.toPeer = sub
 	st.onClose = func(*h2Stream, filters.ErrorCode) { sub.End(filters.NoError) }
 	sub.Input(&filters.MessageStart{Head: head})

@@ -59,20 +59,45 @@ func (cl *h2Client) close() {
 // returned sink; the answer's events (MessageStart with a *ResponseHead,
 // Data, MessageEnd with the trailers, or a SessionEnd with the error that
 // cut it) go to answer. headOnly: the request is HEAD, its answer has no
-// body.
-func (cl *h2Client) open(answer filters.Sink) filters.Sink {
+// body. ctx is the requester's: while something pauses it (a slow client
+// of the answer, see filters.Context.Pause), the stream's window is not
+// opened again, so the upstream stops sending on this stream only.
+func (cl *h2Client) open(answer filters.Sink, ctx *filters.Context) filters.Sink {
 	c := cl.c
 	id := c.nextID
 	c.nextID += 2
 	c.lastID = id
 	st := c.newStream(id)
 	st.toPeer = answer
+	v := h2WindowValve{st}
+	ctx.AddValve(v)
 	st.onClose = func(*h2Stream, filters.ErrorCode) {
+		ctx.RemoveValve(v)
 		if cl.onStreamClosed != nil {
 			cl.onStreamClosed(cl)
 		}
 	}
 	return &h2Request{st: st}
+}
+
+// h2WindowValve pauses what the peer sends on a stream by holding back its
+// WINDOW_UPDATEs.
+type h2WindowValve struct{ st *h2Stream }
+
+// Pause implements filters.Valve.
+func (v h2WindowValve) Pause() { v.st.holdWindow++ }
+
+// Resume implements filters.Valve.
+func (v h2WindowValve) Resume() {
+	st := v.st
+	if st.holdWindow > 0 {
+		st.holdWindow--
+	}
+	if st.holdWindow == 0 && !st.closed {
+		st.c.enter()
+		st.openWindow()
+		st.c.leave()
+	}
 }
 
 func (cl *h2Client) closed(c *h2Conn) {

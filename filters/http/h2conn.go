@@ -21,9 +21,13 @@ import (
 const (
 	h2StreamWindow = 256 << 10 // SETTINGS_INITIAL_WINDOW_SIZE we send
 	h2ConnWindow   = 1 << 20   // the connection window we open at once
-	// h2MaxPending bounds the bytes a stream holds for a peer whose window
-	// is closed; past it the stream is reset (the source did not slow
-	// down, see h2Stream.write).
+	// A stream holding more than h2PauseAt bytes for a peer whose window
+	// is closed pauses the sources of its answer (Context.Pause) until it
+	// holds less than h2ResumeAt. h2MaxPending bounds what a source that
+	// cannot be paused (a script) may pile up: past it the stream is
+	// reset.
+	h2PauseAt    = 256 << 10
+	h2ResumeAt   = 64 << 10
 	h2MaxPending = 4 << 20
 	// h2ControlBudget is how many control frames (PING, SETTINGS,
 	// PRIORITY, empty DATA, WINDOW_UPDATE for nothing) a peer may send per
@@ -388,14 +392,21 @@ func (c *h2Conn) data(f *h2.Frame) *h2.Error {
 	}
 	st.deliver(f.Data, f.EndStream())
 	// What was given to the stream's session counts as consumed: open the
-	// stream window again once half of it is used.
+	// stream window again once half of it is used, unless held back.
 	st.recvConsumed += n
-	if !st.remoteEnded && st.recvConsumed >= h2StreamWindow/2 {
-		c.wbuf = h2.AppendWindowUpdate(c.wbuf, st.id, uint32(st.recvConsumed))
-		st.recvWindow += st.recvConsumed
-		st.recvConsumed = 0
-	}
+	st.openWindow()
 	return nil
+}
+
+// openWindow gives the peer back what was consumed of the stream's
+// window, once that is half of it and nothing holds it back.
+func (st *h2Stream) openWindow() {
+	if st.remoteEnded || st.holdWindow > 0 || st.recvConsumed < h2StreamWindow/2 {
+		return
+	}
+	st.c.wbuf = h2.AppendWindowUpdate(st.c.wbuf, st.id, uint32(st.recvConsumed))
+	st.recvWindow += st.recvConsumed
+	st.recvConsumed = 0
 }
 
 // giveBack returns n received bytes to the connection window, in
@@ -650,6 +661,7 @@ type h2Stream struct {
 	remoteEnded   bool  // END_STREAM received
 	recvWindow    int64 // what the peer may still send
 	recvConsumed  int64
+	holdWindow    int          // Pause calls on the stream's window (h2WindowValve)
 	received      int64        // body bytes received
 	contentLength int64        // the peer's content-length, or -1
 	toPeer        filters.Sink // where the peer's message goes
@@ -665,7 +677,11 @@ type h2Stream struct {
 	endPending bool // END_STREAM (with endTail) waits behind pending
 	endTail    any
 	queued     bool // on c.blocked
-	sending    bool // on c.sends
+	// source is the context whose sessions produce this side's message:
+	// paused while too much of it waits for the peer's window (pausing).
+	source  *filters.Context
+	pausing bool
+	sending bool // on c.sends
 
 	closed  bool
 	aborted bool // being reset: what its session still outputs is dropped
@@ -735,6 +751,10 @@ func (st *h2Stream) write(d *filters.Data) {
 		st.sending = true
 		st.c.sends = append(st.c.sends, st)
 	}
+	if st.pendingN > h2PauseAt && !st.pausing && st.source != nil {
+		st.pausing = true
+		st.source.Pause()
+	}
 	if st.pendingN > h2MaxPending {
 		st.c.logOnce(fmt.Sprintf("stream %d: more than %d bytes wait for the peer's window", st.id, h2MaxPending))
 		st.reset(h2.ErrCodeFlowControl, filters.BufferOverflow)
@@ -788,6 +808,10 @@ func (st *h2Stream) sendPending() {
 		st.pendingN -= int(n)
 		st.sendWindow -= n
 		c.sendWindow -= n
+		if st.pausing && st.pendingN < h2ResumeAt {
+			st.pausing = false
+			st.source.Resume()
+		}
 		last := len(st.pending) == 0 && st.endPending && st.endTail == nil
 		c.wbuf = h2.AppendFrameHeader(c.wbuf, h2.FrameHeader{Length: uint32(n), Type: h2.FrameData, Flags: endFlag(last), StreamID: st.id})
 		c.writePayload(frame)
@@ -842,6 +866,10 @@ func (st *h2Stream) close(err filters.ErrorCode) {
 		}
 	}
 	st.pending, st.pendingN = nil, 0
+	if st.pausing {
+		st.pausing = false
+		st.source.Resume()
+	}
 	if st.onClose != nil {
 		st.onClose(st, err)
 	}
