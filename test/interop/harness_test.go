@@ -97,7 +97,8 @@ func (w lineWriter) Write(b []byte) (int, error) {
 
 // startPipy runs pipy on script and waits until it listens on every port.
 // At cleanup the process group is killed; the output is logged if the test
-// failed, and a test whose pipy logged a panic fails.
+// failed, and a test whose pipy logged a panic or (built with -race) a data
+// race fails.
 func startPipy(t testing.TB, script string, ports ...int) *pipyProc {
 	t.Helper()
 	p := &pipyProc{t: t, done: make(chan struct{}), changed: make(chan struct{})}
@@ -128,6 +129,9 @@ func startPipy(t testing.TB, script string, ports ...int) *pipyProc {
 		out := p.output()
 		if strings.Contains(out, "panic") {
 			t.Errorf("pipy logged a panic")
+		}
+		if strings.Contains(out, "DATA RACE") {
+			t.Errorf("pipy (a race-built binary) reported a DATA RACE")
 		}
 		if t.Failed() {
 			t.Logf("pipy %s output:\n%s", script, out)
