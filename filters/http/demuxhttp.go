@@ -299,7 +299,15 @@ func (sv *h2Server) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 	a.sub = sub
 	st.source = ctx
 	st.toPeer = sub
-	st.onClose = func(*h2Stream, filters.ErrorCode) { sub.End(filters.NoError) }
+	// A request's pipeline that cannot take its body as fast as it comes
+	// (muxHttp waiting for a connection) pauses its context: the client's
+	// stream window then stays closed.
+	v := h2WindowValve{st}
+	ctx.AddValve(v)
+	st.onClose = func(*h2Stream, filters.ErrorCode) {
+		ctx.RemoveValve(v)
+		sub.End(filters.NoError)
+	}
 	sub.Input(&filters.MessageStart{Head: head})
 	if blk.EndStream && !st.closed {
 		st.remoteEnded = true
@@ -407,7 +415,10 @@ func (a *h2Answer) Input(evt filters.Event) {
 			return
 		}
 		a.done = true
-		// Cut off mid-answer: the client must not take it as complete.
+		// Cut off mid-answer: the client must not take it as complete,
+		// but gets what was given before the end (as far as its windows
+		// allow).
+		st.sendPending()
 		st.reset(h2.ErrCodeInternal, filters.NoError)
 	}
 }

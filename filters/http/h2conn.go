@@ -93,6 +93,9 @@ type h2Conn struct {
 
 	blocked []*h2Stream // streams with DATA waiting for a window
 	stall   *filters.Timer
+	// dataFrames counts the DATA frames sent; stallAt is its value when
+	// the stall timer started (only progress restarts it).
+	dataFrames, stallAt int
 
 	headerFrames int // frames of the header block being assembled
 
@@ -133,6 +136,12 @@ func newH2Conn(side h2Side, server bool, s *filters.Session, out filters.Sink, n
 // start writes this side's preface: the client's magic, SETTINGS, and the
 // larger connection window.
 func (c *h2Conn) start() {
+	// The session's end, an abort too, ends the connection and its
+	// streams' sessions; nothing more is output.
+	c.s.OnEnd(func() {
+		c.out = filters.Discard
+		c.end(filters.ReadError)
+	})
 	c.enter()
 	defer c.leave()
 	if !c.server {
@@ -468,6 +477,7 @@ func (c *h2Conn) windowUpdate(f *h2.Frame) *h2.Error {
 		return &h2.Error{Code: h2.ErrCodeFlowControl, Stream: true, StreamID: st.id, Reason: "stream window above 2^31-1"}
 	}
 	st.sendPending()
+	c.stallCheck()
 	return nil
 }
 
@@ -497,9 +507,11 @@ func (c *h2Conn) sendBlocked() {
 	c.stallCheck()
 }
 
-// stallCheck runs the stall timer while some stream waits for a window.
+// stallCheck runs the stall timer while some stream waits for a window;
+// only DATA sent since it started restarts it (a SETTINGS or a connection
+// WINDOW_UPDATE that opens nothing is no progress).
 func (c *h2Conn) stallCheck() {
-	if len(c.blocked) == 0 {
+	if !c.stalled() {
 		if c.stall != nil {
 			c.stall.Stop()
 			c.stall = nil
@@ -507,11 +519,15 @@ func (c *h2Conn) stallCheck() {
 		return
 	}
 	if c.stall != nil {
+		if c.stallAt == c.dataFrames {
+			return // no DATA went out since it started: it runs on
+		}
 		c.stall.Stop()
 	}
+	c.stallAt = c.dataFrames
 	c.stall = c.s.Env().Loop.AfterFunc(h2StallTimeout, func() {
 		c.stall = nil
-		if c.ended || len(c.blocked) == 0 {
+		if c.ended || !c.stalled() {
 			return
 		}
 		c.enter()
@@ -520,11 +536,33 @@ func (c *h2Conn) stallCheck() {
 	})
 }
 
+// stalled drops from c.blocked the streams that wait no more (a stream
+// WINDOW_UPDATE lets one send, or it closed, without sendBlocked) and
+// reports whether any is left.
+func (c *h2Conn) stalled() bool {
+	live := c.blocked[:0]
+	for _, st := range c.blocked {
+		if !st.closed && st.pendingN > 0 {
+			live = append(live, st)
+		} else {
+			st.queued = false
+		}
+	}
+	clear(c.blocked[len(live):])
+	c.blocked = live
+	return len(live) > 0
+}
+
 // streamError resets one stream.
 func (c *h2Conn) streamError(e *h2.Error) {
 	c.logOnce(e.Error())
 	if st := c.streams[e.StreamID]; st != nil {
 		st.reset(e.Code, filters.ReadError)
+		// A stream the peer made us reset counts as one it reset
+		// (CVE-2025-8671, MadeYouReset).
+		if err := c.spend(1); err != nil {
+			c.fail(err)
+		}
 		return
 	}
 	c.wbuf = h2.AppendRSTStream(c.wbuf, e.StreamID, e.Code)
@@ -815,6 +853,7 @@ func (st *h2Stream) sendPending() {
 		last := len(st.pending) == 0 && st.endPending && st.endTail == nil
 		c.wbuf = h2.AppendFrameHeader(c.wbuf, h2.FrameHeader{Length: uint32(n), Type: h2.FrameData, Flags: endFlag(last), StreamID: st.id})
 		c.writePayload(frame)
+		c.dataFrames++
 		if last {
 			st.localEnded = true
 			st.maybeClose()

@@ -90,8 +90,8 @@ type httpUpstream interface {
 // that the template forgets it; the next request of the key makes a new one.
 type httpUpstreamMaker func(t *muxHttpTemplate, key string, drop func()) httpUpstream
 
-// muxHttpVersion2 makes the upstreams of `version: 2` (HTTP/2); nil until
-// the HTTP/2 client is there, and then set by its file's init.
+// muxHttpVersion2 makes the upstreams of `version: 2` (HTTP/2), set by
+// muxhttp2.go's init.
 var muxHttpVersion2 httpUpstreamMaker
 
 // makeMuxHttp builds the template of a muxHttp() call from its arguments.
@@ -129,9 +129,6 @@ func makeMuxHttp(a *filters.Args) (filters.Template, error) {
 	case 1:
 		t.make = newH1Pool
 	case 2:
-		if muxHttpVersion2 == nil {
-			return nil, a.Errorf("version 2 is not available yet")
-		}
 		t.make = muxHttpVersion2
 	}
 	return t, nil

@@ -858,7 +858,6 @@ func TestMuxHttpOptionErrors(t *testing.T) {
 		`muxHttp('up', 'k')`:                          "muxHttp: argument #2 expects a function (the selector)",
 		`muxHttp('up', () => 1, 7)`:                   "muxHttp: argument #3 expects an object",
 		`muxHttp('up', {version: 3})`:                 "muxHttp: option version must be 1 or 2, got 3",
-		`muxHTTP('up', null, {version: 2})`:           "muxHTTP: version 2 is not available yet",
 		`muxHttp('up', {maxConnections: 0})`:          "muxHttp: option maxConnections expects a positive integer, got 0",
 		`muxHttp('up', {maxConnections: 1.5})`:        "muxHttp: option maxConnections expects a positive integer, got 1.5",
 		`muxHttp('up', {idleTimeout: 'soon'})`:        `muxHttp: option idleTimeout: invalid duration: "soon"`,
