@@ -252,6 +252,59 @@ func grpcCalls(t *testing.T, cc *grpc.ClientConn, backend *grpcBackend) {
 		}
 	})
 
+	t.Run("ServerStreamingLargeSlowReader", func(t *testing.T) {
+		// 5 MiB down a stream to a reader that pauses: far more than the
+		// HTTP/2 windows, so pipy has to hold back the backend (flow control
+		// upstream) rather than buffer or reset.
+		var params []*testpb.ResponseParameters
+		for range 40 {
+			params = append(params, &testpb.ResponseParameters{Size: 128 << 10})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		stream, err := tc.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{ResponseParameters: params})
+		if err != nil {
+			t.Fatalf("StreamingOutputCall: %v", err)
+		}
+		for i := range params {
+			if i%10 == 1 {
+				time.Sleep(200 * time.Millisecond) // the reader falls behind
+			}
+			resp, err := stream.Recv()
+			if err != nil {
+				t.Fatalf("response %d of %d: %v", i, len(params), err)
+			}
+			if n := len(resp.GetPayload().GetBody()); n != 128<<10 {
+				t.Fatalf("response %d: %d bytes, want %d", i, n, 128<<10)
+			}
+		}
+		if _, err := stream.Recv(); err != io.EOF {
+			t.Fatalf("after the last response: %v, want io.EOF (status OK)", err)
+		}
+	})
+
+	t.Run("ClientStreamingLarge", func(t *testing.T) {
+		// 5 MiB up a stream.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		stream, err := tc.StreamingInputCall(ctx)
+		if err != nil {
+			t.Fatalf("StreamingInputCall: %v", err)
+		}
+		for i := range 40 {
+			if err := stream.Send(&testpb.StreamingInputCallRequest{Payload: &testpb.Payload{Body: make([]byte, 128<<10)}}); err != nil {
+				t.Fatalf("Send %d: %v", i, err)
+			}
+		}
+		resp, err := stream.CloseAndRecv()
+		if err != nil {
+			t.Fatalf("CloseAndRecv: %v", err)
+		}
+		if got := resp.GetAggregatedPayloadSize(); got != 40*128<<10 {
+			t.Fatalf("aggregated payload size %d, want %d", got, 40*128<<10)
+		}
+	})
+
 	t.Run("ClientStreaming", func(t *testing.T) {
 		stream, err := tc.StreamingInputCall(callCtx(t))
 		if err != nil {
