@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
 # bench/run.sh: pipy vs nginx, HAProxy and Caddy, side by side, on this
-# machine, in one run, with the same load generator (wrk).
+# machine, in one run, with the same load generators (wrk; h2load for HTTP/2).
 #
 # Scenarios (each: the server under test pinned to one core, wrk to another):
 #   http-hello  every request answered 200 "Hello!\n" by the server itself
@@ -11,11 +11,18 @@
 #   http-route  HTTP reverse proxy routing /api/* and /hello* to two upstream
 #               pools of the backend, with upstream keep-alive
 #               (pipy: bench/scripts/routing.js; wrk alternates the two routes)
+#   h2-hello    HTTP/2 in clear text (h2c, prior knowledge), every request
+#               answered 200 "Hello!\n" by the server itself
+#               (pipy: bench/scripts/h2-hello.js, demuxHttp)
+#   h2-proxy    h2c front end proxying to the backend over HTTP/1.1
+#               (pipy: bench/scripts/h2-proxy.js, demuxHttp + muxHttp)
 # plus a scaling line: pipy --spawn=2 (not pinned) vs pipy on http-hello.
 #
 # For every scenario and server: req/s, p50 and p99 latency at each
 # concurrency of BENCH_CONNS (wrk -t1 -cN), RSS idle and right after the load,
-# CPU used; medians over BENCH_RUNS runs; ratios pipy/peer. See bench/README.md.
+# CPU used; medians over BENCH_RUNS runs; ratios pipy/peer. The h2 scenarios
+# use h2load -t1 -c10 -m10 instead of wrk (one load level; latency mean, sd,
+# min and max; any failed request fails the row). See bench/README.md.
 #
 # This script runs the processes and collects raw outputs (wrk, /proc
 # snapshots, strace -c) into bench/results/raw/; bench/report, a Go program
@@ -30,8 +37,10 @@
 #   BENCH_CONNS="50 1"       wrk concurrencies (-c) measured; the first is the "load"
 #                            level (RSS after load, CPU, upstream connections, targets)
 #   BENCH_CONNECTIONS=50     older knob: the load level when BENCH_CONNS is not set
-#   BENCH_SCENARIOS="http-hello tcp-proxy http-route"
+#   BENCH_SCENARIOS="http-hello tcp-proxy http-route h2-hello h2-proxy"
 #   BENCH_SERVERS="pipy nginx haproxy caddy"
+#   BENCH_H2_CLIENTS=10      h2load -c (connections) of the h2 scenarios
+#   BENCH_H2_STREAMS=10      h2load -m (concurrent streams per connection)
 #   BENCH_SCALING=1          0: skip the pipy --spawn line
 #   BENCH_SPAWN=2            workers of the scaling line
 #   BENCH_SERVER_CPU=0       core of the server under test
@@ -48,6 +57,7 @@
 #   BENCH_DOC=docs/performance.md    the report; "none" = do not write it
 #   BENCH_STRACE=0           1: after the measured runs, one more run at the load
 #                            level with strace -c -f attached: syscalls per request
+#                            (wrk scenarios only)
 #   BENCH_STRACE_DURATION=3  seconds of that traced run
 #   BENCH_NO_INSTALL=1       never call apt-get
 #   GO=go                    the Go toolchain that builds bench/report
@@ -60,12 +70,14 @@ DURATION=${BENCH_DURATION:-10}
 RUNS=${BENCH_RUNS:-3}
 WARMUP=${BENCH_WARMUP:-2}
 read -r -a CONNS <<<"${BENCH_CONNS:-${BENCH_CONNECTIONS:-50} 1}"
-read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-http-hello tcp-proxy http-route}"
+read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-http-hello tcp-proxy http-route h2-hello h2-proxy}"
 read -r -a SERVERS <<<"${BENCH_SERVERS:-pipy nginx haproxy caddy}"
 # Commas are accepted too: BENCH_SERVERS=pipy,nginx.
 if [[ ${BENCH_CONNS:-} == *,* ]]; then IFS=, read -r -a CONNS <<<"${BENCH_CONNS// /}"; fi
 if [[ ${BENCH_SCENARIOS:-} == *,* ]]; then IFS=, read -r -a SCENARIOS <<<"${BENCH_SCENARIOS// /}"; fi
 if [[ ${BENCH_SERVERS:-} == *,* ]]; then IFS=, read -r -a SERVERS <<<"${BENCH_SERVERS// /}"; fi
+H2_CLIENTS=${BENCH_H2_CLIENTS:-10}
+H2_STREAMS=${BENCH_H2_STREAMS:-10}
 SCALING=${BENCH_SCALING:-1}
 SPAWN=${BENCH_SPAWN:-2}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
@@ -78,6 +90,8 @@ read -r -a PIPY_ARGS <<<"${BENCH_PIPY_ARGS:-}"
 HELLO_SCRIPT=${BENCH_HELLO_SCRIPT:-$ROOT/test/002-hello/pipy.js}
 PROXY_SCRIPT=$BENCH/scripts/tcp-proxy.js
 ROUTING_SCRIPT=$BENCH/scripts/routing.js
+H2_HELLO_SCRIPT=$BENCH/scripts/h2-hello.js
+H2_PROXY_SCRIPT=$BENCH/scripts/h2-proxy.js
 ROUTING_LUA=$BENCH/wrk/routing.lua
 START_TIMEOUT=${BENCH_START_TIMEOUT:-10}
 STATE=${BENCH_STATE_DIR:-${TMPDIR:-/tmp}/pipy-bench}
@@ -93,7 +107,7 @@ BACKEND_PORT=18090
 BACKEND2_PORT=18091
 SPAWN_PORT=18104
 
-ALL_SCENARIOS=(http-hello tcp-proxy http-route)
+ALL_SCENARIOS=(http-hello tcp-proxy http-route h2-hello h2-proxy)
 ALL_SERVERS=(pipy nginx haproxy caddy)
 
 # port_of SCENARIO SERVER: the port the server listens on in that scenario:
@@ -113,7 +127,24 @@ port_of() {
 supported() { [[ "$1.$2" != tcp-proxy.caddy ]]; }
 
 # A scenario that needs the nginx backend.
-needs_backend() { [[ $1 == tcp-proxy || $1 == http-route ]]; }
+needs_backend() { [[ $1 == tcp-proxy || $1 == http-route || $1 == h2-proxy ]]; }
+
+# An HTTP/2 scenario: h2load instead of wrk, one load level.
+is_h2() { [[ $1 == h2-* ]]; }
+
+# any_scenario PREDICATE: some selected scenario satisfies it (is_h2) or,
+# with !, does not.
+any_scenario() {
+  local s
+  for s in "${SCENARIOS[@]}"; do
+    if [[ $1 == ! ]]; then
+      "$2" "$s" || return 0
+    else
+      "$1" "$s" && return 0
+    fi
+  done
+  return 1
+}
 
 EXPECTED_BODY=$'Hello!\n'
 
@@ -177,7 +208,8 @@ need_nginx() {
 
 install_tools() {
   local pkgs=()
-  has wrk || pkgs+=(wrk)
+  if any_scenario ! is_h2 && ! has wrk; then pkgs+=(wrk); fi
+  if any_scenario is_h2 && ! has h2load; then pkgs+=(nghttp2-client); fi
   has curl || pkgs+=(curl)
   if $STRACE && ! has strace; then pkgs+=(strace); fi
   if need_nginx && ! has nginx; then pkgs+=(nginx-light); fi
@@ -193,7 +225,12 @@ install_tools() {
   if need_nginx; then has nginx || die "nginx not found after install"; fi
   if in_list haproxy "${SERVERS[@]}"; then has haproxy || die "haproxy not found after install"; fi
   if in_list caddy "${SERVERS[@]}"; then has caddy || die "caddy not found after install"; fi
-  has wrk || die "wrk not found after install"
+  if any_scenario ! is_h2; then has wrk || die "wrk not found after install"; fi
+  if any_scenario is_h2; then
+    has h2load || die "h2load not found after install (Debian package nghttp2-client)"
+    # The h2 checks use curl --http2-prior-knowledge.
+    curl -V | grep -qw HTTP2 || die "this curl has no HTTP/2 support; the h2 scenarios need it"
+  fi
   has curl || die "curl not found after install"
   if $STRACE; then has strace || die "strace not found after install"; fi
 }
@@ -366,7 +403,7 @@ stop() {
     sleep 0.05
   done
   if alive "$pid"; then
-    log "pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60)) did not stop on SIGTERM within 5s, killing it"
+    log "pid $pid ($(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-60)) did not stop on SIGTERM within 5s, killing it"
   fi
   for p in "${procs[@]}"; do
     if alive "$p"; then kill -KILL "$p" 2>/dev/null || true; fi
@@ -392,13 +429,13 @@ kill_leftovers() {
   : >"$STATE/pids"
 }
 
-WRK_PID=
+LOAD_PID=
 cleanup() {
   local pid
-  if [[ -n $WRK_PID ]]; then
-    kill -TERM "$WRK_PID" 2>/dev/null || true
-    wait "$WRK_PID" 2>/dev/null || true
-    WRK_PID=
+  if [[ -n $LOAD_PID ]]; then
+    kill -TERM "$LOAD_PID" 2>/dev/null || true
+    wait "$LOAD_PID" 2>/dev/null || true
+    LOAD_PID=
   fi
   [[ -f $STATE/pids ]] || return 0
   while read -r pid; do
@@ -499,6 +536,15 @@ start_server() {
       start_pipy "$name" "$ROUTING_SCRIPT" "$SERVER_CPU" "$port" "PIPY_BENCH_PORT=$port" \
         "PIPY_BENCH_API=127.0.0.1:$BACKEND_PORT" "PIPY_BENCH_HELLO=127.0.0.1:$BACKEND2_PORT"
       ;;
+    h2-hello.pipy)
+      pipy_has "$scenario" demuxHttp || return 1
+      start_pipy "$name" "$H2_HELLO_SCRIPT" "$SERVER_CPU" "$port" "PIPY_BENCH_PORT=$port"
+      ;;
+    h2-proxy.pipy)
+      pipy_has "$scenario" demuxHttp muxHttp || return 1
+      start_pipy "$name" "$H2_PROXY_SCRIPT" "$SERVER_CPU" "$port" \
+        "PIPY_BENCH_PORT=$port" "PIPY_BENCH_BACKEND=$BACKEND_PORT"
+      ;;
     *.nginx)
       conf=$(render_conf "$BENCH/nginx/$(conf_base "$scenario").conf" "$name" "$port")
       start_nginx "$name" "$conf" "$SERVER_CPU" "$port"
@@ -521,7 +567,36 @@ conf_base() {
     http-hello) printf 'hello\n' ;;
     tcp-proxy) printf 'tcp-proxy\n' ;;
     http-route) printf 'routing\n' ;;
+    h2-hello | h2-proxy) printf '%s\n' "$1" ;;
   esac
+}
+
+# pipy_has SCENARIO FILTER...: this bin/pipy has the filters (pipy
+# --list-filters); if not, says so in the log and in the run directory
+# (failure.txt, shown by the report) and fails, so the script is not even
+# started.
+PIPY_FILTERS=
+pipy_has() {
+  local scenario=$1 f missing=()
+  shift
+  if [[ -z $PIPY_FILTERS ]]; then
+    PIPY_FILTERS=$("$PIPY" --list-filters 2>/dev/null | awk 'NF { print $1 }') || true
+  fi
+  for f in "$@"; do
+    grep -qx -- "$f" <<<"$PIPY_FILTERS" || missing+=("$f")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  local list
+  list=$(printf '%s, ' "${missing[@]}")
+  fail_note "$scenario" pipy "pipy: ${list%, } not available (not in ${PIPY#"$ROOT"/} --list-filters)"
+  return 1
+}
+
+# fail_note SCENARIO SERVER TEXT: why this measurement failed, in the log
+# and in the run directory (failure.txt, one line; the report shows it).
+fail_note() {
+  log "$1/$2: $3"
+  printf '%s\n' "$3" >"$(run_dir "$1" "$2")/failure.txt"
 }
 
 # check_get PORT PATH [STATUS]: one request; the body must be Hello!\n (and
@@ -540,9 +615,28 @@ check_get() {
   }
 }
 
-# check_server SCENARIO PORT: the answers wrk will get are the right ones.
+# check_h2 PORT PATH: one request over h2c (prior knowledge, as h2load
+# sends it): it must be answered in HTTP/2, 200, body Hello!\n.
+check_h2() {
+  local port=$1 path=$2 out body tail status version
+  out=$(curl -sS -m 5 --http2-prior-knowledge -w '\n%{http_code} %{http_version}' "http://127.0.0.1:$port$path" 2>&1) || {
+    log "GET http://127.0.0.1:$port$path over h2c (curl --http2-prior-knowledge) failed: $out"
+    return 1
+  }
+  tail=${out##*$'\n'}
+  body=${out%$'\n'*}
+  status=${tail% *}
+  version=${tail#* }
+  [[ $version == 2 && $status == 200 && $body == "$EXPECTED_BODY" ]] || {
+    log "GET http://127.0.0.1:$port$path over h2c answered HTTP/$version $status $(printf '%q' "$body"), expected HTTP/2 200 $(printf '%q' "$EXPECTED_BODY")"
+    return 1
+  }
+}
+
+# check_server SCENARIO PORT: the answers wrk (h2load) will get are the right ones.
 check_server() {
   case $1 in
+    h2-*) check_h2 "$2" / ;;
     http-route)
       # Both routes, as wrk/routing.lua alternates them; an unrouted path
       # must not reach the backend.
@@ -562,23 +656,30 @@ check_server() {
 
 now() { date +%s.%N; }
 
-# wrk_start SECONDS PORT CONNS OUTFILE SCENARIO: one wrk run pinned to the
-# client CPU, in the background (WRK_PID), so that a signal to this script
-# runs its trap at once instead of after wrk finishes.
-wrk_start() {
+# load_start SECONDS PORT CONNS OUTFILE SCENARIO: one wrk run pinned to the
+# client CPU, in the background (LOAD_PID), so that a signal to this script
+# runs its trap at once instead of after wrk finishes. In the h2 scenarios
+# h2load instead (one thread, BENCH_H2_CLIENTS connections of
+# BENCH_H2_STREAMS concurrent streams, h2c with prior knowledge, for
+# SECONDS; CONNS is not used).
+load_start() {
   local secs=$1 port=$2 conns=$3 out=$4 scenario=$5
-  local -a script=()
-  [[ $scenario != http-route ]] || script=(-s "$ROUTING_LUA")
-  timeout $((secs + 30)) taskset -c "$CLIENT_CPU" \
-    wrk -t1 -c"$conns" -d"${secs}s" --latency "${script[@]}" "http://127.0.0.1:$port/" >"$out" 2>&1 9>&- &
-  WRK_PID=$!
-  printf '%s\n' "$WRK_PID" >>"$STATE/pids"
+  local -a cmd script=()
+  if is_h2 "$scenario"; then
+    cmd=(h2load -t1 -c"$H2_CLIENTS" -m"$H2_STREAMS" -D "$secs" "http://127.0.0.1:$port/")
+  else
+    [[ $scenario != http-route ]] || script=(-s "$ROUTING_LUA")
+    cmd=(wrk -t1 -c"$conns" -d"${secs}s" --latency "${script[@]}" "http://127.0.0.1:$port/")
+  fi
+  timeout $((secs + 30)) taskset -c "$CLIENT_CPU" "${cmd[@]}" >"$out" 2>&1 9>&- &
+  LOAD_PID=$!
+  printf '%s\n' "$LOAD_PID" >>"$STATE/pids"
 }
 
-wrk_wait() {
+load_wait() {
   local rc=0
-  wait "$WRK_PID" || rc=$?
-  WRK_PID=
+  wait "$LOAD_PID" || rc=$?
+  LOAD_PID=
   return "$rc"
 }
 
@@ -605,13 +706,15 @@ give_up() {
   done
 }
 
-# report_line SCENARIO SERVER CONNS|strace: log the figures of the
-# measurement just made; fails (bench/report names the file) if its raw
-# output does not parse.
+# report_line SCENARIO SERVER CONNS|strace|h2load: log the figures of the
+# measurement just made; fails with bench/report's status: 2 if its raw
+# output does not parse (bench/report names the file), 1 if h2load counted
+# failed requests (the line says how many).
 report_line() {
-  local line
-  line=$("$REPORT" line "$OUT_DIR" "$1" "$2" "$RUN" "$3") || return 1
-  log "$line"
+  local line rc=0
+  line=$("$REPORT" line "$OUT_DIR" "$1" "$2" "$RUN" "$3") || rc=$?
+  [[ -z $line ]] || log "$line"
+  return "$rc"
 }
 
 # measure SCENARIO SERVER PID PORT: idle memory, warm-up, one measured wrk
@@ -626,14 +729,18 @@ measure() {
   snap_mem "$pid" "$dir/mem.idle.txt" || return 1
 
   if ((WARMUP > 0)); then
-    wrk_start "$WARMUP" "$port" "${CONNS[0]}" "$RUNDIR/warmup.txt" "$scenario"
-    wrk_wait || {
-      log "warm-up wrk failed:"
+    load_start "$WARMUP" "$port" "${CONNS[0]}" "$RUNDIR/warmup.txt" "$scenario"
+    load_wait || {
+      log "warm-up $(load_tool "$scenario") failed:"
       cat "$RUNDIR/warmup.txt" >&2
       return 1
     }
   fi
 
+  if is_h2 "$scenario"; then
+    measure_h2 "$scenario" "$server" "$pid" "$port" "$dir"
+    return
+  fi
   for c in "${CONNS[@]}"; do
     measure_at "$scenario" "$server" "$pid" "$port" "$dir" "$c" "$first" || {
       give_up "$dir" "wrk.c$c.txt" "cpu.c$c.start" "cpu.c$c.end"
@@ -657,14 +764,14 @@ measure() {
 measure_at() {
   local scenario=$1 server=$2 pid=$3 port=$4 dir=$5 c=$6 first=$7
   snap_cpu "$pid" "$dir/cpu.c$c.start" || return 1
-  wrk_start "$DURATION" "$port" "$c" "$dir/wrk.c$c.txt" "$scenario"
+  load_start "$DURATION" "$port" "$c" "$dir/wrk.c$c.txt" "$scenario"
   if $first && needs_backend "$scenario" && has ss; then
     # In the background and waited for, so a signal is handled at once.
     sleep "$((DURATION / 2)).$((DURATION % 2 * 5))" &
     wait $! || true
     upstream_conns >"$dir/upstream.txt"
   fi
-  wrk_wait || {
+  load_wait || {
     log "wrk failed:"
     cat "$dir/wrk.c$c.txt" >&2
     return 1
@@ -676,6 +783,50 @@ measure_at() {
     return 1
   }
   report_line "$scenario" "$server" "$c"
+}
+
+load_tool() { if is_h2 "$1"; then printf 'h2load\n'; else printf 'wrk\n'; fi; }
+
+# measure_h2 SCENARIO SERVER PID PORT DIR: the one measured h2load run of an
+# h2 scenario, with CPU snapshots around it (cpu.h2load.start, .end), the
+# memory after it and, in h2-proxy, the upstream connections half-way
+# through. If h2load counted failed requests its files stay (the report
+# shows the counts and fails the row) and this fails; on any other failure
+# the files are given up.
+measure_h2() {
+  local scenario=$1 server=$2 pid=$3 port=$4 dir=$5 rc=0
+  local -a files=(h2load.txt cpu.h2load.start cpu.h2load.end mem.load.txt upstream.txt)
+  snap_cpu "$pid" "$dir/cpu.h2load.start" || rc=1
+  if ((rc == 0)); then
+    load_start "$DURATION" "$port" - "$dir/h2load.txt" "$scenario"
+    if needs_backend "$scenario" && has ss; then
+      sleep "$((DURATION / 2)).$((DURATION % 2 * 5))" &
+      wait $! || true
+      upstream_conns >"$dir/upstream.txt"
+    fi
+    load_wait || {
+      log "h2load failed:"
+      cat "$dir/h2load.txt" >&2
+      rc=1
+    }
+  fi
+  if ((rc == 0)); then
+    snap_cpu "$pid" "$dir/cpu.h2load.end" && snap_mem "$pid" "$dir/mem.load.txt" || rc=1
+  fi
+  if ((rc == 0)) && ! alive "$pid"; then
+    log "$server died during the load"
+    rc=1
+  fi
+  if ((rc == 0)); then
+    report_line "$scenario" "$server" h2load || rc=$?
+    if ((rc == 1)); then
+      return 1 # requests failed: the files stay for the report
+    fi
+  fi
+  if ((rc != 0)); then
+    give_up "$dir" "${files[@]}"
+    return 1
+  fi
 }
 
 # trace SCENARIO SERVER PID PORT DIR: `strace -c -f` attached to the server
@@ -701,8 +852,8 @@ trace() {
     fi
     sleep 0.05
   done
-  wrk_start "$STRACE_DURATION" "$port" "${CONNS[0]}" "$dir/wrk.strace.txt" "$scenario"
-  if ! wrk_wait; then
+  load_start "$STRACE_DURATION" "$port" "${CONNS[0]}" "$dir/wrk.strace.txt" "$scenario"
+  if ! load_wait; then
     log "wrk failed under strace:"
     cat "$dir/wrk.strace.txt" >&2
     stop "$spid"
@@ -795,16 +946,18 @@ save_versions() {
   if has nginx; then nginx -v >"$v/nginx.txt" 2>&1 || true; fi
   if has haproxy; then haproxy -v >"$v/haproxy.txt" 2>&1 || true; fi
   if has caddy; then caddy version >"$v/caddy.txt" 2>/dev/null || true; fi
-  wrk -v >"$v/wrk.txt" 2>&1 || true
+  if has wrk; then wrk -v >"$v/wrk.txt" 2>&1 || true; fi
+  if has h2load; then h2load --version >"$v/h2load.txt" 2>&1 || true; fi
 }
 
 # write_meta: run.txt, the settings and the machine (KEY=VALUE; bench/report
 # documents the keys).
 write_meta() {
-  local s v unsupported=() backend=()
+  local s v unsupported=() backend=() h2=()
   for s in "${ALL_SCENARIOS[@]}"; do
     for v in "${ALL_SERVERS[@]}"; do supported "$s" "$v" || unsupported+=("$s/$v"); done
     if needs_backend "$s"; then backend+=("$s"); fi
+    if is_h2 "$s"; then h2+=("$s"); fi
   done
   {
     printf 'duration=%s\n' "$DURATION"
@@ -815,6 +968,9 @@ write_meta() {
     printf 'servers=%s\n' "${SERVERS[*]}"
     printf 'unsupported=%s\n' "${unsupported[*]}"
     printf 'backend_scenarios=%s\n' "${backend[*]}"
+    printf 'h2_scenarios=%s\n' "${h2[*]}"
+    printf 'h2_clients=%s\n' "$H2_CLIENTS"
+    printf 'h2_streams=%s\n' "$H2_STREAMS"
     printf 'scaling=%s\n' "$DO_SCALING"
     printf 'spawn=%s\n' "$SPAWN"
     printf 'server_cpu=%s\n' "$SERVER_CPU"
@@ -841,6 +997,8 @@ for c in "${CONNS[@]}"; do
 done
 is_pos "$START_TIMEOUT" || die "BENCH_START_TIMEOUT must be a positive integer (seconds)"
 is_pos "$SPAWN" || die "BENCH_SPAWN must be a positive integer"
+is_pos "$H2_CLIENTS" || die "BENCH_H2_CLIENTS must be a positive integer"
+is_pos "$H2_STREAMS" || die "BENCH_H2_STREAMS must be a positive integer"
 is_pos "$STRACE_DURATION" || die "BENCH_STRACE_DURATION must be a positive integer (seconds)"
 ((${#SCENARIOS[@]} > 0)) || die "BENCH_SCENARIOS is empty"
 ((${#SERVERS[@]} > 0)) || die "BENCH_SERVERS is empty"
@@ -928,8 +1086,10 @@ fi
 
 FAILED=false
 RUN=0
-log "scenarios: ${SCENARIOS[*]}; servers: ${SERVERS[*]}; ${RUNS} run(s) of ${DURATION}s per concurrency (${CONNS[*]}), ${WARMUP}s warm-up"
-log "server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU, backend on CPU $BACKEND_CPU; state in $STATE"
+log "scenarios: ${SCENARIOS[*]}; servers: ${SERVERS[*]}; ${RUNS} run(s), ${WARMUP}s warm-up"
+if any_scenario ! is_h2; then log "wrk -t1 -cN -d${DURATION}s, N in ${CONNS[*]}"; fi
+if any_scenario is_h2; then log "h2 scenarios: h2load -t1 -c$H2_CLIENTS -m$H2_STREAMS -D $DURATION (h2c)"; fi
+log "server on CPU $SERVER_CPU, wrk/h2load on CPU $CLIENT_CPU, backend on CPU $BACKEND_CPU; state in $STATE"
 if $DO_SCALING; then log "scaling: pipy --spawn=$SPAWN on http-hello, not pinned"; fi
 
 for ((RUN = 1; RUN <= RUNS; RUN++)); do

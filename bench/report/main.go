@@ -6,9 +6,11 @@
 //
 // bench/run.sh builds it into its state directory and calls
 //
-//	report line RESULTS SCENARIO SERVER RUN CONNS|strace
-//	    print the progress line of one measurement; exit 1, naming the
-//	    file, if its raw output does not parse (the run then failed)
+//	report line RESULTS SCENARIO SERVER RUN CONNS|strace|h2load
+//	    print the progress line of one measurement; exit 2, naming the
+//	    file, if its raw output does not parse (the run then failed);
+//	    h2load: exit 1 (after the line, which says why) if requests
+//	    failed or none succeeded
 //	report write [-md FILE] [-text FILE] [-tsv FILE] RESULTS
 //	    write latest.md (the report, docs/performance.md), latest.txt (the
 //	    tables, also printed) and results.tsv (every measurement) into
@@ -32,8 +34,9 @@
 //
 //	run.txt                       KEY=VALUE lines: settings and machine (see Meta)
 //	versions/NAME.txt             raw `pipy -v`, `nginx -v`, `haproxy -v`,
-//	                              `caddy version`, `wrk -v` (NAME: pipy, nginx,
-//	                              haproxy, caddy, wrk); missing: "-"
+//	                              `caddy version`, `wrk -v`, `h2load --version`
+//	                              (NAME: pipy, nginx, haproxy, caddy, wrk,
+//	                              h2load); missing: "-"
 //	raw/SCENARIO/SERVER/runR/     one server in one scenario, run R (1..runs);
 //	                              SERVER pipy-spawn is the scaling line
 //	  mem.idle.txt                /proc/PID/smaps_rollup of every process of
@@ -42,10 +45,16 @@
 //	  cpu.cN.start, cpu.cN.end    CPU snapshots around that run: line 1
 //	                              `date +%s.%N`, then /proc/PID/stat of every
 //	                              process of the tree
+//	  h2load.txt                  HTTP/2 scenarios (h2_scenarios), instead of
+//	                              the wrk files: `h2load -t1 -cC -mM -D T`
+//	                              output (the one measured run)
+//	  cpu.h2load.start, .end      CPU snapshots around it
 //	  mem.load.txt                smaps_rollup right after the first (load)
-//	                              concurrency's run
+//	                              concurrency's run (h2: the h2load run)
 //	  upstream.txt                `ss -Htn state established` to the backend,
 //	                              half-way through the load run (proxies only)
+//	  failure.txt                 why the script gave up on this measurement,
+//	                              when it knows (e.g. a pipy without demuxHttp)
 //	  strace.txt, wrk.strace.txt  BENCH_STRACE=1: `strace -c -f` table and wrk
 //	                              output of an extra traced run at the load level
 //	  *.failed                    a file of a measurement the script gave up on
@@ -70,7 +79,7 @@ import (
 
 // Exit statuses.
 const (
-	exitFail  = 1 // a check failed (soak)
+	exitFail  = 1 // a check failed (soak; h2load requests failed)
 	exitUsage = 2 // bad usage, unreadable or malformed input
 )
 
@@ -91,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	status := 0
 	switch args[0] {
 	case "line":
-		err = cmdLine(args[1:], stdout)
+		status, err = cmdLine(args[1:], stdout)
 	case "write":
 		err = cmdWrite(args[1:], stdout)
 	case "soak-sample":
@@ -110,31 +119,45 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
-// cmdLine prints the progress line of one measurement.
-func cmdLine(args []string, w io.Writer) error {
+// cmdLine prints the progress line of one measurement; status exitFail
+// when it is an h2load run whose requests failed.
+func cmdLine(args []string, w io.Writer) (int, error) {
 	if len(args) != 5 {
-		return fmt.Errorf("%w: line RESULTS SCENARIO SERVER RUN CONNS|strace", errUsage)
+		return 0, fmt.Errorf("%w: line RESULTS SCENARIO SERVER RUN CONNS|strace|h2load", errUsage)
 	}
 	results, scenario, server, what := args[0], args[1], args[2], args[4]
 	runN, err := strconv.Atoi(args[3])
 	if err != nil {
-		return fmt.Errorf("%w: run %q: not a number", errUsage, args[3])
+		return 0, fmt.Errorf("%w: run %q: not a number", errUsage, args[3])
 	}
 	meta, err := readFile(filepath.Join(results, "run.txt"), ParseMeta)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	dir := RunDir(results, scenario, server, runN)
 	r, err := ReadRun(dir, meta, server)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	if what == H2Label {
+		line, problem, err := H2ProgressLine(r, fmt.Sprintf("%-10s %-10s", scenario, server), runN)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", dir, err)
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return 0, err
+		}
+		if problem != "" {
+			return exitFail, nil
+		}
+		return 0, nil
 	}
 	line, err := ProgressLine(r, meta, scenario, server, runN, what)
 	if err != nil {
-		return fmt.Errorf("%s: %w", dir, err)
+		return 0, fmt.Errorf("%s: %w", dir, err)
 	}
 	_, err = fmt.Fprintln(w, line)
-	return err
+	return 0, err
 }
 
 // ProgressLine is the line bench/run.sh logs after one measurement: what
@@ -163,7 +186,7 @@ func ProgressLine(r Run, meta Meta, scenario, server string, run int, what strin
 	}
 	c, err := strconv.Atoi(what)
 	if err != nil {
-		return "", fmt.Errorf("%w: %q is neither strace nor a concurrency", errUsage, what)
+		return "", fmt.Errorf("%w: %q is neither strace, h2load nor a concurrency", errUsage, what)
 	}
 	var cr *ConnRun
 	for i := range r.Conns {

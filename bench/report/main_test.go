@@ -110,7 +110,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"line", "x"}, "line RESULTS SCENARIO SERVER RUN CONNS|strace"},
 		{[]string{"line", resultsDir, "http-hello", "pipy", "one", "50"}, `run "one": not a number`},
-		{[]string{"line", resultsDir, "http-hello", "pipy", "1", "fifty"}, `"fifty" is neither strace nor a concurrency`},
+		{[]string{"line", resultsDir, "http-hello", "pipy", "1", "fifty"}, `"fifty" is neither strace, h2load nor a concurrency`},
 		{[]string{"write"}, "write [-md FILE] [-text FILE] [-tsv FILE] RESULTS"},
 		{[]string{"write", "-x", "y"}, "flag provided but not defined: -x"},
 		{[]string{"write", "/nonexistent"}, "/nonexistent/run.txt"},

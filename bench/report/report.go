@@ -173,7 +173,7 @@ func (r Report) ResultsTable() Table {
 		head = append(head, "errors "+cs(c))
 	}
 	t := Table{head}
-	for _, s := range m.Scenarios {
+	for _, s := range m.WrkScenarios() {
 		for _, srv := range m.Servers {
 			row := []string{s, srv}
 			if !m.Supported(s, srv) {
@@ -208,7 +208,7 @@ func (r Report) RatiosTable() Table {
 		head = append(head, "req/s pipy/peer "+cs(c), "p99 peer/pipy "+cs(c))
 	}
 	t := Table{head}
-	for _, s := range m.Scenarios {
+	for _, s := range m.WrkScenarios() {
 		for _, srv := range m.Servers {
 			if srv == "pipy" {
 				continue
@@ -241,7 +241,7 @@ func (r Report) ResourcesTable() Table {
 	}
 	head = append(head, "upstream conns "+l)
 	t := Table{head}
-	for _, s := range m.Scenarios {
+	for _, s := range m.WrkScenarios() {
 		for _, srv := range m.Servers {
 			row := []string{s, srv}
 			if !m.Supported(s, srv) {
@@ -309,7 +309,7 @@ func (r Report) SyscallsTable() Table {
 	m := r.Meta
 	l := cs(m.Load())
 	t := Table{{"scenario", "server", "syscalls/req " + l, "failed/req " + l, "most frequent (calls/req)"}}
-	for _, s := range m.Scenarios {
+	for _, s := range m.WrkScenarios() {
 		for _, srv := range m.Servers {
 			if !m.Supported(s, srv) {
 				t = append(t, []string{s, srv, "n/a", "n/a", "n/a"})
@@ -390,12 +390,20 @@ func (r Report) TargetsTable() Table {
 	for _, s := range targetScenarios {
 		t = append(t, r.targetP99(s))
 	}
+	for _, s := range h2TargetScenarios {
+		t = append(t, r.targetH2(s))
+	}
+	// Idle RSS over every scenario; RSS after load over those with a c50.
 	maxOver := func(metric string) opt {
 		var best opt
 		if !contains(m.Servers, "pipy") {
 			return best
 		}
-		for _, s := range m.Scenarios {
+		scenarios := m.Scenarios
+		if metric == "rss_load" {
+			scenarios = m.WrkScenarios()
+		}
+		for _, s := range scenarios {
 			if v := r.med(s, "pipy", metric); v.ok && (!best.ok || v.v > best.v) {
 				best = v
 			}
@@ -462,11 +470,24 @@ func (r Report) WriteText(w io.Writer) error {
 			ew.err = t.WriteText(w)
 		}
 	}
-	section(fmt.Sprintf("Results (median of %d run(s); wrk -t1 -cN, %ds each)", m.Runs, m.Duration), r.ResultsTable())
-	ew.printf("\n")
-	section("pipy vs peers (req/s: pipy/peer, p99: peer/pipy; above 1.00x pipy is better)", r.RatiosTable())
-	ew.printf("\n")
-	section(fmt.Sprintf("Resources (RSS: server and its children; CPU: %% of one core during the c%d run)", m.Load()), r.ResourcesTable())
+	wrk := len(m.WrkScenarios()) > 0
+	if wrk {
+		section(fmt.Sprintf("Results (median of %d run(s); wrk -t1 -cN, %ds each)", m.Runs, m.Duration), r.ResultsTable())
+		ew.printf("\n")
+		section("pipy vs peers (req/s: pipy/peer, p99: peer/pipy; above 1.00x pipy is better)", r.RatiosTable())
+		ew.printf("\n")
+		section(fmt.Sprintf("Resources (RSS: server and its children; CPU: %% of one core during the c%d run)", m.Load()), r.ResourcesTable())
+	}
+	if len(m.SelectedH2()) > 0 {
+		if wrk {
+			ew.printf("\n")
+		}
+		section(fmt.Sprintf("HTTP/2 (median of %d run(s); %s over h2c; latency: h2load's time for request)", m.Runs, m.h2Command()), r.H2Table())
+		ew.printf("\n")
+		section("HTTP/2 pipy vs peers (req/s: pipy/peer, mean latency: peer/pipy; above 1.00x pipy is better)", r.H2RatiosTable())
+		ew.printf("\n")
+		section("HTTP/2 resources (RSS: server and its children; CPU: % of one core during the h2load run)", r.H2ResourcesTable())
+	}
 	if r.HasSyscalls() {
 		ew.printf("\n")
 		section(fmt.Sprintf("Syscalls (strace -c during an extra c%d run; per request)", m.Load()), r.SyscallsTable())
@@ -510,7 +531,7 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	p("Do not edit by hand: run the benchmark again.\n\n")
 	p("pipy is compared with nginx, HAProxy and Caddy on the same machine, in the same run, with the\n")
 	p("same load generator. Each server under test runs as one process (or one worker) with one\n")
-	p("thread, pinned to CPU %s; wrk (one thread) is pinned to CPU %s. Ratios matter more than\n", m.ServerCPU, m.ClientCPU)
+	p("thread, pinned to CPU %s; %s (one thread) is pinned to CPU %s. Ratios matter more than\n", m.ServerCPU, m.loadGenerators(), m.ClientCPU)
 	p("absolute numbers, which depend on the machine and on whatever else runs on it.\n\n")
 	if m.ShortRun() {
 		p("> **Short run** (%d s per measurement, %d run(s)): a smoke test of the harness, the numbers\n", m.Duration, m.Runs)
@@ -529,32 +550,63 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	p("- HAProxy: %s\n", v.HAProxy)
 	p("- Caddy: %s\n", v.Caddy)
 	p("- wrk: %s\n", v.Wrk)
+	if len(m.SelectedH2()) > 0 {
+		p("- h2load: %s\n", v.H2load)
+	}
 	p("- bin/pipy: %s bytes (%s), stripped %s bytes (%s)\n\n", fmtInt(m.BinBytes), fmtBytes(m.BinBytes),
 		fmtInt(m.StrippedBytes), fmtBytes(m.StrippedBytes))
 	p("## Settings\n\n")
 	p("- scenarios: %s; servers: %s\n", strings.Join(m.Scenarios, " "), strings.Join(m.Servers, " "))
-	p("- load: `wrk -t1 -cN -d%ds --latency`, N in {%s}, after %d s of warm-up at c%d; %d run(s), median of each value, server order reversed every other run\n",
-		m.Duration, joinInts(m.Conns), m.Warmup, l, m.Runs)
-	p("- cores: server under test on CPU %s, wrk on CPU %s, the proxies' backend (nginx, 1 worker) on CPU %s\n",
-		m.ServerCPU, m.ClientCPU, m.BackendCPU)
+	if len(m.WrkScenarios()) > 0 {
+		p("- load: `wrk -t1 -cN -d%ds --latency`, N in {%s}, after %d s of warm-up at c%d; %d run(s), median of each value, server order reversed every other run\n",
+			m.Duration, joinInts(m.Conns), m.Warmup, l, m.Runs)
+	}
+	if len(m.SelectedH2()) > 0 {
+		p("- HTTP/2 load: `%s http://127.0.0.1:PORT/` (one thread, h2c with prior knowledge), after %d s of warm-up the same way; %d run(s), median of each value\n",
+			m.h2Command(), m.Warmup, m.Runs)
+	}
+	p("- cores: server under test on CPU %s, %s on CPU %s, the proxies' backend (nginx, 1 worker) on CPU %s\n",
+		m.ServerCPU, m.loadGenerators(), m.ClientCPU, m.BackendCPU)
 	p("- pipy: one process, GOMAXPROCS=1; nginx: `worker_processes 1`; HAProxy: `nbthread 1`; Caddy: GOMAXPROCS=1, admin and logs off\n\n")
 	p("## Scenarios\n\n")
 	p("| scenario | what | pipy |\n|---|---|---|\n")
 	p("| http-hello | every request answered `200 Hello!\\n` by the server itself | `test/002-hello/pipy.js` |\n")
 	p("| tcp-proxy | raw TCP proxy to the nginx backend (nginx `stream`, HAProxy `mode tcp`; Caddy has no TCP proxy: n/a) | `bench/scripts/tcp-proxy.js` |\n")
-	p("| http-route | HTTP reverse proxy: `/api/*` and `/hello*` routed to two upstream pools of the backend, upstream keep-alive; wrk alternates `GET /api/hello` and `GET /hello` | `bench/scripts/routing.js` |\n\n")
+	p("| http-route | HTTP reverse proxy: `/api/*` and `/hello*` routed to two upstream pools of the backend, upstream keep-alive; wrk alternates `GET /api/hello` and `GET /hello` | `bench/scripts/routing.js` |\n")
+	p("| h2-hello | HTTP/2 in clear text (h2c, prior knowledge), every request answered `200 Hello!\\n` by the server itself (nginx `listen ... http2`, HAProxy `bind ... proto h2`, Caddy `protocols h1 h2c`) | `bench/scripts/h2-hello.js` (`demuxHttp`) |\n")
+	p("| h2-proxy | h2c front end proxying every request to the backend over HTTP/1.1 with keep-alive | `bench/scripts/h2-proxy.js` (`demuxHttp`, `muxHttp`) |\n\n")
 	p("## Results\n\n")
-	p("Medians; latencies are wrk's percentiles (closed loop). errors: socket errors + non-2xx answers.\n\n")
-	e.table(r.ResultsTable(), 2)
-	p("\n### pipy vs peers\n\n")
-	p("req/s pipy/peer and p99 peer/pipy: above 1.00x pipy is better.\n\n")
-	e.table(r.RatiosTable(), 2)
-	p("\n### Resources\n\n")
-	p("RSS: Rss (smaps_rollup) of the server and its children (nginx master + worker), idle = after start-up and\n")
-	p("the check requests, after = right after the c%d run. CPU: CPU time of the server during the c%d\n", l, l)
-	p("run, in %% of one core (near 100%%: the server was the bottleneck); CPU us/req: its CPU time per\n")
-	p("request. upstream conns: established connections to the backend half-way through the c%d run.\n\n", l)
-	e.table(r.ResourcesTable(), 2)
+	if len(m.WrkScenarios()) > 0 {
+		p("Medians; latencies are wrk's percentiles (closed loop). errors: socket errors + non-2xx answers.\n\n")
+		e.table(r.ResultsTable(), 2)
+		p("\n### pipy vs peers\n\n")
+		p("req/s pipy/peer and p99 peer/pipy: above 1.00x pipy is better.\n\n")
+		e.table(r.RatiosTable(), 2)
+		p("\n### Resources\n\n")
+		p("RSS: Rss (smaps_rollup) of the server and its children (nginx master + worker), idle = after start-up and\n")
+		p("the check requests, after = right after the c%d run. CPU: CPU time of the server during the c%d\n", l, l)
+		p("run, in %% of one core (near 100%%: the server was the bottleneck); CPU us/req: its CPU time per\n")
+		p("request. upstream conns: established connections to the backend half-way through the c%d run.\n\n", l)
+		e.table(r.ResourcesTable(), 2)
+	}
+	if len(m.SelectedH2()) > 0 {
+		if len(m.WrkScenarios()) > 0 {
+			p("\n")
+		}
+		p("### HTTP/2\n\n")
+		p("`%s` over h2c, medians. req/s: h2load's figure (answered requests per second). vs best peer:\n", m.h2Command())
+		p("req/s over that of the fastest peer whose row did not fail. Latency: h2load's \"time for request\"\n")
+		p("(mean, standard deviation, min, max; h2load gives no percentiles). failed: requests that did not\n")
+		p("succeed (h2load's failed: reset streams, closed connections, non-2xx/3xx answers), summed over the\n")
+		p("runs. A row **FAILED** when any request failed or none succeeded in any run, or when the server\n")
+		p("could not be measured; its req/s and ratios are then left out.\n\n")
+		e.table(r.H2Table(), 2)
+		p("\nreq/s pipy/peer and mean latency peer/pipy: above 1.00x pipy is better.\n\n")
+		e.table(r.H2RatiosTable(), 2)
+		p("\nRSS idle and right after the h2load run; CPU of the server during it, in %% of one core, and per\n")
+		p("request; upstream conns: established connections to the backend half-way through it.\n\n")
+		e.table(r.H2ResourcesTable(), 2)
+	}
 	if r.HasSyscalls() {
 		p("\n### Syscalls\n\n")
 		p("`strace -c -f` attached to the server and its children during an extra c%d run after the\n", l)
@@ -582,8 +634,16 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	p("  `keepalive_requests 100000000` because pipy never closes a keep-alive connection on its own.\n")
 	p("- pipy runs with `--drain-timeout=1s`, which only shortens its shutdown between measurements\n")
 	p("  (an idle `mux` upstream session would otherwise hold it for about 10 s).\n")
+	if len(m.SelectedH2()) > 0 {
+		p("- HTTP/2: nginx (`listen ... http2` on a plain port) and HAProxy (`bind ... proto h2`) speak only\n")
+		p("  h2c with prior knowledge on their h2 ports, Caddy (`protocols h1 h2c`) and pipy (`demuxHttp`) serve\n")
+		p("  HTTP/1.x and h2c on the same port. Every proxy talks HTTP/1.1 with keep-alive to the backend.\n")
+		p("  pipy's HTTP/2 answers carry `:status` only (END_STREAM ends the body), the peers' the same\n")
+		p("  fields as over HTTP/1.1. h2load runs on one core: a server CPU clearly below 100%% means\n")
+		p("  the client was the limit, and the ratio says more about h2load than about the servers.\n")
+	}
 	if m.BackendCPU == m.ClientCPU {
-		p("- The backend and wrk share CPU %s, so in the proxy scenarios the client side can limit the\n", m.ClientCPU)
+		p("- The backend and %s share CPU %s, so in the proxy scenarios the client side can limit the\n", m.loadGenerators(), m.ClientCPU)
 		p("  rate: a server CPU clearly below 100%% means the server under test was not the bottleneck.\n")
 	} else {
 		p("- A server CPU clearly below 100%% means the server under test was not the bottleneck.\n")
@@ -592,10 +652,25 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	p("```sh\n")
 	p("make bench      # = ./build.sh, then bash bench/run.sh\n")
 	p("BENCH_DURATION=%d BENCH_RUNS=%d BENCH_WARMUP=%d BENCH_CONNS=\"%s\" \\\n", m.Duration, m.Runs, m.Warmup, joinInts(m.Conns))
+	if len(m.SelectedH2()) > 0 && m.H2Clients > 0 {
+		p("  BENCH_H2_CLIENTS=%d BENCH_H2_STREAMS=%d \\\n", m.H2Clients, m.H2Streams)
+	}
 	p("  BENCH_SCENARIOS=\"%s\" BENCH_SERVERS=\"%s\" bash bench/run.sh\n", strings.Join(m.Scenarios, " "), strings.Join(m.Servers, " "))
 	p("```\n\n")
 	p("Raw wrk output and every measurement of every run: `bench/results/` (not committed).\n")
 	return e.err
+}
+
+// loadGenerators names the load generators of the selected scenarios: wrk,
+// h2load (HTTP/2) or both.
+func (m Meta) loadGenerators() string {
+	switch {
+	case len(m.SelectedH2()) == 0:
+		return "wrk"
+	case len(m.WrkScenarios()) == 0:
+		return "h2load"
+	}
+	return "wrk (h2load for HTTP/2)"
 }
 
 func joinInts(vs []int) string {

@@ -206,6 +206,8 @@ func TestReportMissingPeer(t *testing.T) {
 		{"http-hello: pipy p99 <= best peer p99", "c50 0.90 ms vs 0.50 ms (nginx)", "not met"},
 		{"tcp-proxy: pipy p99 <= best peer p99", "-", "not measured"},
 		{"http-route: pipy p99 <= best peer p99", "-", "not measured"},
+		{"h2-hello: pipy answers every h2load request", "-", "not measured"},
+		{"h2-proxy: pipy answers every h2load request", "-", "not measured"},
 		{"pipy RSS idle <= 8 MiB (largest over the scenarios)", "-", "not measured"},
 		{"pipy RSS after c50 <= 14 MiB (largest over the scenarios)", "-", "not measured"},
 		{"stripped bin/pipy <= 10 MiB", "-", "not measured"},

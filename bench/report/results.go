@@ -34,6 +34,12 @@ type Meta struct {
 	Unsupported []string
 	// BackendScenarios are the scenarios with an upstream backend.
 	BackendScenarios []string
+	// H2Scenarios are the HTTP/2 scenarios: measured with h2load (one
+	// run of H2Clients connections of H2Streams concurrent streams)
+	// instead of wrk at each of Conns.
+	H2Scenarios []string
+	// H2Clients and H2Streams are h2load's -c and -m (0: not recorded).
+	H2Clients, H2Streams int
 	// Scaling tells whether the pipy --spawn line ran.
 	Scaling bool
 	// Spawn is the worker count of the --spawn line.
@@ -113,6 +119,7 @@ func ParseMeta(r io.Reader) (Meta, error) {
 		Servers:          strings.Fields(text("servers")),
 		Unsupported:      strings.Fields(kv["unsupported"]),
 		BackendScenarios: strings.Fields(kv["backend_scenarios"]),
+		H2Scenarios:      strings.Fields(kv["h2_scenarios"]),
 		Scaling:          kv["scaling"] == "true",
 		ServerCPU:        text("server_cpu"),
 		ClientCPU:        text("client_cpu"),
@@ -128,6 +135,10 @@ func ParseMeta(r io.Reader) (Meta, error) {
 	}
 	if m.Scaling {
 		m.Spawn = num("spawn")
+	}
+	// Older run.txt files have no h2 scenarios.
+	if _, ok := kv["h2_clients"]; ok {
+		m.H2Clients, m.H2Streams = num("h2_clients"), num("h2_streams")
 	}
 	for _, c := range strings.Fields(text("conns")) {
 		v, err := strconv.Atoi(c)
@@ -162,6 +173,31 @@ func (m Meta) Supported(scenario, server string) bool {
 // NeedsBackend tells whether scenario has an upstream backend.
 func (m Meta) NeedsBackend(scenario string) bool { return contains(m.BackendScenarios, scenario) }
 
+// IsH2 tells whether scenario is an HTTP/2 (h2load) scenario.
+func (m Meta) IsH2(scenario string) bool { return contains(m.H2Scenarios, scenario) }
+
+// WrkScenarios are the selected scenarios measured with wrk, in order.
+func (m Meta) WrkScenarios() []string {
+	var out []string
+	for _, s := range m.Scenarios {
+		if !m.IsH2(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SelectedH2 are the selected HTTP/2 scenarios, in order.
+func (m Meta) SelectedH2() []string {
+	var out []string
+	for _, s := range m.Scenarios {
+		if m.IsH2(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Measured tells whether server was selected in scenario.
 func (m Meta) Measured(scenario, server string) bool {
 	return contains(m.Servers, server) && contains(m.Scenarios, scenario)
@@ -192,11 +228,11 @@ func contains(list []string, s string) bool {
 type Versions struct {
 	// Pipy is "VERSION (commit C), GO" from `pipy -v`.
 	Pipy string
-	// Nginx, HAProxy, Caddy and Wrk are their version strings.
-	Nginx, HAProxy, Caddy, Wrk string
+	// Nginx, HAProxy, Caddy, Wrk and H2load are their version strings.
+	Nginx, HAProxy, Caddy, Wrk, H2load string
 }
 
-// ReadVersions reads versions/{pipy,nginx,haproxy,caddy,wrk}.txt under dir;
+// ReadVersions reads versions/{pipy,nginx,haproxy,caddy,wrk,h2load}.txt under dir;
 // a missing or empty file gives "-".
 func ReadVersions(dir string) (Versions, error) {
 	read := func(name string, parse func(string) string) (string, error) {
@@ -232,6 +268,8 @@ func ReadVersions(dir string) (Versions, error) {
 		}},
 		{"caddy", &v.Caddy, func(s string) string { return field(firstLine(s), 0) }},
 		{"wrk", &v.Wrk, func(s string) string { return field(firstLine(s), 1) }},
+		// "h2load nghttp2/1.52.0"
+		{"h2load", &v.H2load, func(s string) string { return field(firstLine(s), 1) }},
 	}
 	for _, p := range parsers {
 		if *p.dst, err = read(p.name, p.parse); err != nil {
@@ -314,6 +352,12 @@ type Results struct {
 	Versions Versions
 	// Values are all measurements, by run, scenario, server, metric.
 	Values []Value
+	// Notes are the failure.txt lines (why the script gave up on a
+	// measurement), by scenario/server, one per run that has one.
+	Notes map[string][]string
+	// Problems are what went wrong in h2load runs (H2load.Problem), by
+	// scenario/server: "run N: ...", one per run that had one.
+	Problems map[string][]string
 	// byKey holds every value of scenario/server/metric, one per run.
 	byKey map[string][]float64
 }
@@ -365,7 +409,8 @@ func Load(dir string) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Results{Meta: meta, Versions: vers, byKey: map[string][]float64{}}
+	r := &Results{Meta: meta, Versions: vers, byKey: map[string][]float64{},
+		Notes: map[string][]string{}, Problems: map[string][]string{}}
 	for run := 1; run <= meta.Runs; run++ {
 		for _, s := range meta.Scenarios {
 			servers := meta.Servers
@@ -393,8 +438,31 @@ func (r *Results) loadRun(dir string, run int, scenario, server string) error {
 		return err
 	}
 	add := func(metric string, v float64) { r.add(run, scenario, server, metric, v) }
+	if m.Failure != "" {
+		k := scenario + "/" + server
+		r.Notes[k] = append(r.Notes[k], m.Failure)
+	}
 	if m.Idle != nil {
 		add("rss_idle", float64(m.Idle.RssKB))
+	}
+	if h := m.H2; h != nil {
+		// The rate and the failures of every run; the latencies only of
+		// a run with answers (h2load prints 0us for none).
+		add("rps."+H2Label, h.H2load.ReqPerSec)
+		add("ok."+H2Label, float64(h.H2load.Succeeded))
+		add("failed."+H2Label, float64(h.H2load.Failures()))
+		if h.H2load.Succeeded > 0 {
+			add("mean."+H2Label, h.H2load.Mean)
+			add("sd."+H2Label, h.H2load.SD)
+			add("min."+H2Label, h.H2load.Min)
+			add("max."+H2Label, h.H2load.Max)
+		}
+		if p := h.H2load.Problem(); p != "" {
+			k := scenario + "/" + server
+			r.Problems[k] = append(r.Problems[k], fmt.Sprintf("run %d: %s", run, p))
+		}
+		add("cpu."+H2Label, round(h.CPU.Percent, 1))
+		add("cpureq."+H2Label, round(h.CPUPerRequest(), 2))
 	}
 	for _, c := range m.Conns {
 		s := "c" + strconv.Itoa(c.Conns)
@@ -448,6 +516,28 @@ func (c ConnRun) CPUPerRequest() float64 {
 	return c.CPU.Seconds / float64(c.Wrk.Requests) * 1e6
 }
 
+// H2Label names the h2load measurement: its files (h2load.txt,
+// cpu.h2load.start, cpu.h2load.end), its metrics in results.tsv (rps.h2load,
+// mean.h2load...) and the argument of `report line`.
+const H2Label = "h2load"
+
+// H2Run is the measured h2load run of an HTTP/2 scenario.
+type H2Run struct {
+	// H2load is its output.
+	H2load H2load
+	// CPU is what the server's process tree used during it.
+	CPU CPUUse
+}
+
+// CPUPerRequest is the server's CPU time per answered request (done:
+// succeeded or failed), in microseconds (0 when there were none).
+func (h H2Run) CPUPerRequest() float64 {
+	if h.H2load.Done <= 0 {
+		return 0
+	}
+	return h.CPU.Seconds / float64(h.H2load.Done) * 1e6
+}
+
 // Run is what one run directory holds; nil or -1 for what is missing.
 type Run struct {
 	// Idle is mem.idle.txt: the memory after start-up and the checks.
@@ -462,6 +552,10 @@ type Run struct {
 	// Strace and StraceWrk are strace.txt and wrk.strace.txt (BENCH_STRACE).
 	Strace    *Strace
 	StraceWrk Wrk
+	// H2 is h2load.txt with its CPU snapshots (HTTP/2 scenarios).
+	H2 *H2Run
+	// Failure is failure.txt: why the script gave up, when it knew.
+	Failure string
 }
 
 // ReadRun reads one run directory (raw/SCENARIO/SERVER/runR).
@@ -480,20 +574,29 @@ func ReadRun(dir string, meta Meta, server string) (Run, error) {
 		if w == nil {
 			break // this concurrency failed (or did not run), and so did the rest
 		}
-		start, err := readFile(filepath.Join(dir, "cpu."+s+".start"), ParseCPUSnapshot)
+		use, err := readCPU(dir, s, meta.ClkTck)
 		if err != nil {
 			return Run{}, err
-		}
-		endPath := filepath.Join(dir, "cpu."+s+".end")
-		end, err := readFile(endPath, ParseCPUSnapshot)
-		if err != nil {
-			return Run{}, err
-		}
-		use, err := CPUBetween(start, end, meta.ClkTck)
-		if err != nil {
-			return Run{}, fmt.Errorf("%s: %w", endPath, err)
 		}
 		run.Conns = append(run.Conns, ConnRun{Conns: c, Wrk: *w, CPU: use})
+	}
+	h2, err := readOptional(filepath.Join(dir, H2Label+".txt"), ParseH2load)
+	if err != nil {
+		return Run{}, err
+	}
+	if h2 != nil {
+		use, err := readCPU(dir, H2Label, meta.ClkTck)
+		if err != nil {
+			return Run{}, err
+		}
+		run.H2 = &H2Run{H2load: *h2, CPU: use}
+	}
+	note, err := readOptional(filepath.Join(dir, "failure.txt"), readLine)
+	if err != nil {
+		return Run{}, err
+	}
+	if note != nil {
+		run.Failure = *note
 	}
 	if run.Loaded, err = readOptional(filepath.Join(dir, "mem.load.txt"), ParseSmapsRollup); err != nil {
 		return Run{}, err
@@ -514,6 +617,41 @@ func ReadRun(dir string, meta Meta, server string) (Run, error) {
 	}
 	run.StraceWrk = sw
 	return run, nil
+}
+
+// readCPU reads the CPU snapshots cpu.LABEL.start and cpu.LABEL.end of dir
+// and gives what the server used between them.
+func readCPU(dir, label string, clkTck int) (CPUUse, error) {
+	start, err := readFile(filepath.Join(dir, "cpu."+label+".start"), ParseCPUSnapshot)
+	if err != nil {
+		return CPUUse{}, err
+	}
+	endPath := filepath.Join(dir, "cpu."+label+".end")
+	end, err := readFile(endPath, ParseCPUSnapshot)
+	if err != nil {
+		return CPUUse{}, err
+	}
+	use, err := CPUBetween(start, end, clkTck)
+	if err != nil {
+		return CPUUse{}, fmt.Errorf("%s: %w", endPath, err)
+	}
+	return use, nil
+}
+
+// readLine reads a one-line note (failure.txt), trimmed; several lines are
+// joined with "; ".
+func readLine(r io.Reader) (string, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return "", err
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "; "), nil
 }
 
 // readFile parses the file at path; errors name the file.

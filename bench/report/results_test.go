@@ -293,7 +293,7 @@ func TestReadVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if none != (Versions{"-", "-", "-", "-", "-"}) {
+	if none != (Versions{"-", "-", "-", "-", "-", "-"}) {
 		t.Errorf("no files: %+v", none)
 	}
 }

@@ -22,16 +22,16 @@ const (
 	h2StreamWindow = 256 << 10 // SETTINGS_INITIAL_WINDOW_SIZE we send
 	h2ConnWindow   = 1 << 20   // the connection window we open at once
 	// A stream holding more than h2PauseAt bytes for a peer whose window
-	// is closed pauses the sources of its answer (Context.Pause) until it
-	// holds less than h2ResumeAt. h2MaxPending bounds what a source that
-	// cannot be paused (a script) may pile up: past it the stream is
-	// reset.
-	h2PauseAt    = 256 << 10
-	h2ResumeAt   = 64 << 10
-	h2MaxPending = 4 << 20
+	// is closed pauses the sources of its answer (Context.Pause: the
+	// upstream connections stop reading) until it holds less than
+	// h2ResumeAt. What a script gives at once (a file served from memory)
+	// is held whole: it is in memory already, shared, not copied, and the
+	// stall timeout bounds how long a peer may keep it there.
+	h2PauseAt  = 256 << 10
+	h2ResumeAt = 64 << 10
 	// h2ControlBudget is how many control frames (PING, SETTINGS,
-	// PRIORITY, empty DATA, WINDOW_UPDATE for nothing) a peer may send per
-	// second before the connection ends with ENHANCE_YOUR_CALM.
+	// PRIORITY, empty DATA) a peer may send per second before the
+	// connection ends with ENHANCE_YOUR_CALM.
 	h2ControlBudget = 1000
 	// h2MaxHeaderFrames bounds the frames of one header block (a
 	// CONTINUATION flood of empty frames, CVE-2024-27316).
@@ -792,10 +792,6 @@ func (st *h2Stream) write(d *filters.Data) {
 	if st.pendingN > h2PauseAt && !st.pausing && st.source != nil {
 		st.pausing = true
 		st.source.Pause()
-	}
-	if st.pendingN > h2MaxPending {
-		st.c.logOnce(fmt.Sprintf("stream %d: more than %d bytes wait for the peer's window", st.id, h2MaxPending))
-		st.reset(h2.ErrCodeFlowControl, filters.BufferOverflow)
 	}
 }
 
