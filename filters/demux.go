@@ -24,16 +24,17 @@ func NewAnsweringDemux(s *Session, name string, target func() *Pipeline, out Sin
 
 // demux is NewDemux's sink.
 type demux struct {
-	name    string
-	target  func() *Pipeline
-	answer  func(end *SessionEnd, to Sink) // NewAnsweringDemux's
-	s       *Session
-	out     Sink
-	queue   []*demuxSub // answers not yet complete, oldest first
-	current *demuxSub   // the sub-session receiving input
-	ended   bool        // input SessionEnd seen
-	closed  bool        // SessionEnd output
-	hooked  bool
+	name      string
+	target    func() *Pipeline
+	answer    func(end *SessionEnd, to Sink) // NewAnsweringDemux's
+	s         *Session
+	out       Sink
+	queue     []*demuxSub // answers not yet complete, oldest first
+	current   *demuxSub   // the sub-session receiving input
+	ended     bool        // input SessionEnd seen
+	closed    bool        // SessionEnd output
+	advancing bool        // advance is running
+	hooked    bool
 }
 
 type demuxSub struct {
@@ -131,37 +132,51 @@ func (sub *demuxSub) Input(evt Event) {
 	}
 }
 
+// deliver outputs an event of the answer at the head of the queue, and
+// holds it otherwise. The head's events wait too while some it produced
+// earlier are still being flushed: delivering one may lead back here (an
+// HTTP response encoder telling its request decoder how a held request was
+// answered makes the decoder end that request, whose sub-session then
+// ends its answer), and that later event must not overtake them.
 func (sub *demuxSub) deliver(evt Event, head bool) {
-	if head {
+	if head && len(sub.held) == 0 {
 		sub.d.out.Input(evt)
 	} else {
 		sub.held = append(sub.held, evt)
 	}
 }
 
-// advance pops completed answers off the queue, flushing what the next ones
-// have produced so far.
+// advance flushes what the answer at the head of the queue has produced so
+// far and pops it when it is complete, on to the next. Events added to a
+// head's held list while it is flushed are flushed in turn; an advance
+// asked for while one runs is left to the running one.
 func (f *demux) advance() {
-	for len(f.queue) > 0 && f.queue[0].complete {
-		done := f.queue[0]
+	if f.advancing {
+		return
+	}
+	f.advancing = true
+	for len(f.queue) > 0 {
+		head := f.queue[0]
+		for len(head.held) > 0 {
+			e := head.held[0]
+			head.held[0] = nil
+			head.held = head.held[1:]
+			f.out.Input(e)
+		}
+		if !head.complete {
+			break
+		}
 		f.queue[0] = nil
 		f.queue = f.queue[1:]
 		// Its answer is through; later output would be dropped anyway.
-		done.s.End(NoError)
-		if done.cut != nil {
-			f.cutOff(done.cut)
+		head.s.End(NoError)
+		if head.cut != nil {
+			f.advancing = false
+			f.cutOff(head.cut)
 			return
 		}
-		if len(f.queue) == 0 {
-			break
-		}
-		next := f.queue[0]
-		held := next.held
-		next.held = nil
-		for _, e := range held {
-			f.out.Input(e)
-		}
 	}
+	f.advancing = false
 	f.maybeClose()
 }
 

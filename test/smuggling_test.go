@@ -259,14 +259,16 @@ func TestSmugglingRefused(t *testing.T) {
 	p.stopOK()
 }
 
-// TestSmugglingForwardsValid is the positive control: a chunked POST and a
-// pipelined pair go through, framed anew, in order.
+// TestSmugglingForwardsValid is the positive control: chunked POSTs and a
+// pipelined pair go through, framed anew, in order. A chunked body without
+// trailers goes on with a Content-Length; one with trailers stays chunked,
+// as one chunk, so that its trailers go on too.
 func TestSmugglingForwardsValid(t *testing.T) {
 	p, port, backend := startSmugglingProxy(t)
 
 	c := dial(t, port)
 	c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
-		"5;name=\"v a\"\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
+		"5;name=\"v a\"\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
 	r := c.readResponse()
 	expectStatus(t, r, "HTTP/1.1", "200 OK")
 	expectBody(t, r, "POST /upload hello world")
@@ -275,6 +277,20 @@ func TestSmugglingForwardsValid(t *testing.T) {
 	if !strings.Contains(got, "POST /upload HTTP/1.1\r\n") || !strings.Contains(got, "Content-Length: 11\r\n") ||
 		strings.Contains(strings.ToLower(got), "transfer-encoding") || !strings.HasSuffix(got, "\r\n\r\nhello world") {
 		t.Errorf("upstream received %q, want the request with Content-Length 11 and body `hello world`", got)
+	}
+
+	c = dial(t, port)
+	c.send("POST /trailers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"5;name=\"v a\"\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
+	r = c.readResponse()
+	expectStatus(t, r, "HTTP/1.1", "200 OK")
+	expectBody(t, r, "POST /trailers hello world")
+	c.close()
+	_, got = backend.received()
+	_, got, _ = strings.Cut(got, "POST /trailers HTTP/1.1\r\n")
+	if !strings.Contains(got, "Transfer-Encoding: chunked\r\n") || strings.Contains(strings.ToLower(got), "content-length") ||
+		!strings.HasSuffix(got, "\r\n\r\nb\r\nhello world\r\n0\r\nx-trailer: t\r\n\r\n") {
+		t.Errorf("upstream received %q, want the request chunked anew with its trailer", got)
 	}
 
 	c = dial(t, port)

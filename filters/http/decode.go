@@ -9,6 +9,7 @@ package http
 
 import (
 	"net"
+	"sync"
 
 	"github.com/pipy-go/pipy/filters"
 
@@ -38,11 +39,21 @@ func init() {
 type httpDecoderTemplate struct {
 	response bool
 	bodiless bool
+
+	findEnc sync.Once
+	enc     *httpEncoderTemplate // response decoders: the request encoder in front, in the same pipeline
 }
 
+// New makes the decoder of session s. A response decoder hands its
+// clientState to the request encoder in front of it in the same pipeline
+// (encodeHttpRequest → connect → decodeHttpResponse): that encoder is made
+// right after it for the same session and takes it (httpEncoderTemplate.New).
 func (t *httpDecoderTemplate) New(s *filters.Session, out filters.Sink) filters.Sink {
 	f := &httpDecoder{t: t, s: s, out: out, maxHead: MaxHeadSize}
 	if t.response {
+		if enc := t.requestEncoder(s); enc != nil {
+			enc.pending = pairing{s: s, c: &f.client}
+		}
 		return f
 	}
 	f.maxHead, f.maxFields = filters.DefaultMaxHeadSize, filters.DefaultMaxHeaders
@@ -62,6 +73,33 @@ func (t *httpDecoderTemplate) New(s *filters.Session, out filters.Sink) filters.
 	return f
 }
 
+// requestEncoder finds the request encoder in front of this response
+// decoder in the pipeline of s (nil: none, or another response decoder
+// comes between them).
+func (t *httpDecoderTemplate) requestEncoder(s *filters.Session) *httpEncoderTemplate {
+	t.findEnc.Do(func() {
+		fs := s.Pipeline.Filters
+		for i := range fs {
+			if fs[i].Template != filters.Template(t) {
+				continue
+			}
+			for j := i - 1; j >= 0; j-- {
+				switch x := fs[j].Template.(type) {
+				case *httpEncoderTemplate:
+					if !x.response {
+						t.enc = x
+						return
+					}
+				case *httpDecoderTemplate:
+					return
+				}
+			}
+			return
+		}
+	})
+	return t.enc
+}
+
 type decodeState uint8
 
 const (
@@ -71,7 +109,9 @@ const (
 	stChunkData
 	stChunkCRLF
 	stTrailer
-	stUntilEnd
+	stUntilEnd // responses: the body (or a tunnel) runs until the connection ends
+	stAwait    // requests: an Upgrade or CONNECT is held open until its answer starts
+	stTunnel   // requests: the answer opened a tunnel; every byte is body
 	stDead
 )
 
@@ -82,6 +122,28 @@ const (
 // 505 for an HTTP version other than 1.x) and is closed, and the session
 // ends. Requests are parsed strictly (CRLF only, chunk extensions checked),
 // responses leniently.
+//
+// Trailers of a chunked body end the message as MessageEnd{Tail:
+// *Trailers} (the shared TheMessageEnd when there are none); they count
+// against the head size limit, and framing and routing fields
+// (content-length, transfer-encoding, host...) are dropped from them.
+//
+// Tunnels (RFC 9110 §7.8, §9.3.6). On a listening connection served by a
+// response encoder, a bodiless HTTP/1.1 request with Upgrade and
+// "Connection: upgrade", or a CONNECT, is output as its MessageStart (its
+// head keeps "connection: upgrade", so it can be forwarded) and held open:
+// bytes after it are held (up to the head size limit) until the encoder of
+// the connection says how it is answered. An answer that opens the tunnel
+// (101 to an Upgrade, 2xx to a CONNECT) makes the held bytes, and every
+// later byte, Data of that same message, which ends when the client's
+// side does; any other answer ends the message and the held bytes are
+// parsed as the next request. When no answer has started within the
+// listener's readTimeout (a script that waits for the whole request before
+// answering it), the request is ended as a plain one.
+//
+// A response decoder turns a 101 answer, and a 2xx answer to a CONNECT that
+// the request encoder of the same session sent, into MessageStart followed
+// by every later byte as Data; the message ends when the upstream does.
 type httpDecoder struct {
 	t         *httpDecoderTemplate
 	s         *filters.Session
@@ -97,6 +159,19 @@ type httpDecoder struct {
 	timer     filters.HeadTimer // the connection's head timer, when this decoder owns it
 	conn      *connState        // keep-alive bookkeeping of the connection; nil without one
 	rl        lineCheck         // validation of a request line still arriving
+	trailers  []HeaderField     // trailer fields of the current chunked message
+
+	// Requests.
+	count   int           // requests decoded
+	counted bool          // the current request is counted already (held open)
+	http10  bool          // the current request is HTTP/1.0
+	tunnel  tunnelKind    // what the held request asks for (stAwait)
+	waitN   int           // its number among the requests (count)
+	held    *filters.Data // bytes after its head, until its answer starts
+
+	// Responses.
+	answers int         // final responses decoded
+	client  clientState // shared with the request encoder of the session
 }
 
 // lineCheck validates the request line of an incomplete head as it
@@ -169,6 +244,7 @@ func (f *httpDecoder) Input(evt filters.Event) {
 		if f.state == stDead {
 			return
 		}
+		f.dropHeld()
 		state := f.state
 		f.state = stDead
 		f.releaseTimer()
@@ -179,6 +255,10 @@ func (f *httpDecoder) Input(evt filters.Event) {
 				f.syntheticResponse(e.Err)
 				return
 			}
+		} else if state == stAwait || state == stTunnel {
+			// The held request was complete; a tunnel ends with the
+			// client's side.
+			f.out.Input(filters.TheMessageEnd)
 		}
 		f.out.Input(e)
 	}
@@ -207,8 +287,18 @@ func (f *httpDecoder) decode(d *filters.Data) {
 			if f.passBody(d) {
 				f.endMessage()
 			}
-		case stUntilEnd:
+		case stUntilEnd, stTunnel:
 			f.out.Input(d.Shift(d.Size()))
+		case stAwait:
+			if f.held == nil {
+				f.held = filters.NewData()
+			}
+			if f.held.Size()+d.Size() > f.maxHead {
+				f.fail(400, "too many bytes before the answer to an upgrade or CONNECT")
+				continue
+			}
+			f.held.Push(d)
+			d.ShiftTo(d.Size())
 		case stChunkSize:
 			if !readLine(d, &f.line) {
 				if len(f.line) > 4096 {
@@ -259,9 +349,10 @@ func (f *httpDecoder) decode(d *filters.Data) {
 			}
 			line := f.line
 			f.line = f.line[:0]
-			if !f.t.response {
-				// Trailer fields are dropped, but they must be well-formed
-				// lines ending with CRLF.
+			strict := !f.t.response
+			if strict {
+				// Trailer fields must be well-formed lines ending with
+				// CRLF.
 				if n := len(line); n == 0 || line[n-1] != '\r' {
 					f.fail(400, "bare LF in chunked body")
 					return
@@ -276,6 +367,8 @@ func (f *httpDecoder) decode(d *filters.Data) {
 			}
 			if len(line) == 0 {
 				f.endMessage()
+			} else {
+				f.addTrailer(line, strict)
 			}
 		}
 	}
@@ -375,8 +468,21 @@ func (f *httpDecoder) parseHead() {
 			f.fail(502, reason)
 			return
 		}
+		// A 101 switches protocols: what follows is the new protocol's,
+		// until the connection ends. So is what follows a 2xx answer to
+		// the CONNECT our request encoder sent.
+		tunnel := status == 101
+		if status >= 200 || tunnel {
+			f.answers++
+			if c := &f.client; c.tunnelN != 0 && c.tunnelN == f.answers {
+				tunnel = tunnel || c.kind.opens(status)
+				c.open, c.tunnelN = tunnel, 0
+			}
+		}
 		f.out.Input(start)
 		switch {
+		case tunnel:
+			f.state = stUntilEnd
 		case f.t.bodiless || status < 200 || status == 204 || status == 304:
 			f.endMessage()
 		case fr.chunked:
@@ -421,15 +527,29 @@ func (f *httpDecoder) parseHead() {
 		f.fail(status, reason)
 		return
 	}
+	if method == "CONNECT" && (fr.chunked || fr.contentLength > 0) {
+		// RFC 9110 §9.3.6: a CONNECT has no content; what follows its
+		// head is tunnel data. Framed as a body it would be read
+		// differently by the next hop.
+		f.fail(400, "CONNECT with content")
+		return
+	}
+	f.http10 = proto[7] == '0'
 	switch {
 	case fr.hasConnection:
 		f.keepAlive = !hasToken(fr.connection, "close")
 	case fr.hasKeepAlive:
 		f.keepAlive = true
 	default:
-		f.keepAlive = !strings.EqualFold(proto, "HTTP/1.0")
+		f.keepAlive = !f.http10
 	}
 	rs.MessageStart.Head = h
+	if k := f.tunnelOf(method, &fr, h); k != noTunnel {
+		// Held open (before it goes out: the answer may start at once).
+		f.hold(k, h)
+		f.out.Input(&rs.MessageStart)
+		return
+	}
 	f.out.Input(&rs.MessageStart)
 	switch {
 	case fr.chunked:
@@ -453,16 +573,150 @@ func hasToken(v, tok string) bool {
 	return false
 }
 
-func (f *httpDecoder) endMessage() {
-	f.state = stHead
-	if !f.t.response {
-		f.s.Env().Loop.Counters.Requests.Add(1)
-		if c := f.conn; c != nil {
-			c.requests++
-			c.lastKeepAlive = f.keepAlive
+// tunnelOf tells whether a request just parsed may open a tunnel: a
+// bodiless CONNECT, or a bodiless HTTP/1.1 request with Upgrade and
+// "Connection: upgrade" (RFC 9110 §7.8: an HTTP/1.0 Upgrade is ignored).
+// Only a decoder on a connection served by a response encoder holds one,
+// since only that encoder tells it the answer.
+func (f *httpDecoder) tunnelOf(method string, fr *framing, h *RequestHead) tunnelKind {
+	if f.conn == nil || f.conn.encoders == 0 || fr.chunked || fr.contentLength > 0 {
+		return noTunnel
+	}
+	if method == "CONNECT" {
+		return connectTunnel
+	}
+	if f.http10 || !fr.hasConnection || !hasToken(fr.connection, "upgrade") {
+		return noTunnel
+	}
+	for _, x := range h.Headers {
+		if x.Name == "upgrade" && x.Value != "" {
+			return upgradeTunnel
 		}
 	}
-	f.out.Input(filters.TheMessageEnd)
+	return noTunnel
+}
+
+// hold keeps the request just parsed open until its answer starts (see
+// answered). An Upgrade request's head keeps "connection: upgrade" (the
+// decoder consumes Connection otherwise), so that a proxy passes it on.
+func (f *httpDecoder) hold(k tunnelKind, h *RequestHead) {
+	f.countRequest()
+	f.counted = true
+	f.tunnel, f.waitN, f.state = k, f.count, stAwait
+	f.conn.waiters = append(f.conn.waiters, f)
+	if k == upgradeTunnel {
+		h.Headers = setHeader(h.Headers, "connection", "upgrade")
+	}
+	if f.timer != nil {
+		// How long a script may take to start its answer.
+		f.timer.Start()
+	}
+}
+
+// answered is told by the response encoder of the connection that the
+// answer to the held request has started with status: either the tunnel
+// opens (the held bytes are the first of its Data) or the request ends and
+// the held bytes are parsed as what follows it.
+func (f *httpDecoder) answered(status int) {
+	if f.state != stAwait {
+		return
+	}
+	held := f.held
+	f.held = nil
+	if f.s.Aborted() || f.s.Done() {
+		// Its session is gone (a script error): nobody takes the rest.
+		f.state = stDead
+		f.releaseTimer()
+		if held != nil {
+			held.Release()
+		}
+		return
+	}
+	if f.tunnel.opens(status) {
+		f.state = stTunnel
+		f.releaseTimer() // no more heads on this connection
+		if held != nil && held.Size() > 0 {
+			f.out.Input(held)
+		}
+		return
+	}
+	if f.timer != nil {
+		f.timer.Stop()
+	}
+	f.endMessage()
+	if held != nil {
+		f.decode(held)
+	}
+}
+
+// dropHeld forgets the request held open, if any, and the bytes held
+// after it.
+func (f *httpDecoder) dropHeld() {
+	if f.state == stAwait {
+		f.conn.removeWaiter(f)
+	}
+	if f.held != nil {
+		f.held.Release()
+		f.held = nil
+	}
+}
+
+// countRequest counts a request of the connection (once it is complete,
+// or when it is held open).
+func (f *httpDecoder) countRequest() {
+	f.count++
+	f.s.Env().Loop.Counters.Requests.Add(1)
+	if c := f.conn; c != nil {
+		c.requests++
+		c.lastKeepAlive = f.keepAlive
+		c.lastHTTP10 = f.http10
+	}
+}
+
+func (f *httpDecoder) endMessage() {
+	f.state = stHead
+	if !f.t.response && !f.counted {
+		f.countRequest()
+	}
+	f.counted = false
+	if len(f.trailers) == 0 {
+		f.out.Input(filters.TheMessageEnd)
+		return
+	}
+	tail := &Trailers{Fields: f.trailers}
+	f.trailers = nil
+	f.out.Input(&filters.MessageEnd{Tail: tail})
+}
+
+// droppedTrailers are the fields a trailer section must not carry or that
+// only make sense for one hop: framing, routing and connection options
+// (RFC 9110 §6.5.1). They are dropped rather than passed on.
+var droppedTrailers = map[string]bool{
+	"content-length": true, "transfer-encoding": true, "host": true, "trailer": true,
+	"connection": true, "keep-alive": true, "proxy-connection": true, "te": true, "upgrade": true,
+}
+
+// addTrailer adds a trailer field line (without its line end) of the
+// current message. A request's lines were validated (strict); a response's
+// malformed lines are skipped.
+func (f *httpDecoder) addTrailer(line []byte, strict bool) {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return
+	}
+	name := strings.ToLower(string(line[:colon]))
+	value := trimOWS(string(line[colon+1:]))
+	if !strict && (!isToken(name) || hasCTL(value)) {
+		return
+	}
+	if droppedTrailers[name] {
+		return
+	}
+	if strict && f.maxFields > 0 && len(f.trailers) >= f.maxFields {
+		f.fail(431, "too many trailer fields")
+		return
+	}
+	f.trailers = setHeader(f.trailers, name, value)
 }
 
 // partialHead checks a head that is still arriving: its request line so
@@ -498,6 +752,17 @@ func (f *httpDecoder) HeadTimeout() bool {
 		f.releaseTimer() // our session is over: not ours to judge
 		return false
 	}
+	if f.state == stAwait {
+		// No answer to the held Upgrade or CONNECT has started: end it as
+		// a plain request, so that a script waiting for a whole request
+		// can answer it.
+		f.conn.removeWaiter(f)
+		f.answered(0)
+		if f.timer != nil {
+			f.timer.Restart()
+		}
+		return false
+	}
 	if f.conn.pending() {
 		// A response is pending: the client is not to blame.
 		f.timer.Restart()
@@ -529,6 +794,8 @@ func errorAnswer(status int) *filters.Data {
 // fail handles a protocol error.
 func (f *httpDecoder) fail(status int, reason string) {
 	inHead := f.state == stHead
+	open := f.state == stAwait || f.state == stTunnel
+	f.dropHeld()
 	f.state = stDead
 	f.head.reset()
 	f.releaseTimer()
@@ -546,6 +813,10 @@ func (f *httpDecoder) fail(status int, reason string) {
 		// response already given.
 		f.s.Output(errorAnswer(status))
 		f.s.Downstream().CloseLingering()
+	}
+	if open {
+		// The request held open was complete: let its answer finish.
+		f.out.Input(filters.TheMessageEnd)
 	}
 	f.out.Input(&filters.SessionEnd{Err: filters.ReadError, Message: reason})
 }

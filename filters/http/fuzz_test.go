@@ -77,6 +77,8 @@ var httpResponseSeeds = []string{
 	"HTTP/1.0 200 OK\r\n\r\nuntil the end",
 	"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n",
 	"HTTP/1.1 +20 X\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nGrpc-Status: 0\r\nX: y\r\n\r\n",
+	"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hiHTTP/1.1 200 OK\r\n\r\n",
 }
 
 func FuzzDecodeHttpResponse(f *testing.F) {
