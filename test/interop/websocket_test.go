@@ -160,12 +160,14 @@ func wsExchanges(t *testing.T, port int, echo *wsEcho) {
 	}
 }
 
-// example019 copies the example test/019-websocket-proxy with its ports
-// replaced (its upstream by upstream) and returns the listening port and the
-// copied script.
+// example019 copies the example test/019-websocket-proxy with its port
+// 6080 and its upstream 127.0.0.1:8080 replaced (the upstream by upstream)
+// and returns the listening port and the copied script.
 func example019(t *testing.T, upstream int) (int, string) {
 	t.Helper()
-	examplePath(t, "019-websocket-proxy") // fails the test while the example is missing
-	t.Fatalf("example019: port replacement not written yet")
-	return 0, ""
+	port := freePort(t)
+	script := copyExample(t, "019-websocket-proxy",
+		"listen(6080)", fmt.Sprintf("listen(%d)", port),
+		"'127.0.0.1:8080'", fmt.Sprintf("'127.0.0.1:%d'", upstream))
+	return port, script
 }
