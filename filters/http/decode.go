@@ -589,7 +589,10 @@ func (f *httpDecoder) tunnelOf(method string, fr *framing, h *RequestHead) tunne
 		return noTunnel
 	}
 	for _, x := range h.Headers {
-		if x.Name == "upgrade" && x.Value != "" {
+		// h2c is not served by upgrade (RFC 9113 §3.1 deprecates it;
+		// demuxHttp takes h2c by prior knowledge): such a request is a
+		// plain one, answered at once in HTTP/1.1.
+		if x.Name == "upgrade" && x.Value != "" && !hasToken(x.Value, "h2c") {
 			return upgradeTunnel
 		}
 	}

@@ -348,10 +348,18 @@ func (f *httpEncoder) done(buf []byte) *filters.Data {
 
 // appendStatusLine appends a status line; an empty proto is HTTP/1.1, an
 // empty text the status's reason phrase.
-func appendStatusLine(buf []byte, proto string, status int, text string) []byte {
-	if proto == "" {
-		proto = "HTTP/1.1"
+// http1Protocol is the version an HTTP/1 encoder writes for a head of
+// protocol p: HTTP/1.0 stays, anything else (none, or HTTP/2.0 from a head
+// that came over HTTP/2) is HTTP/1.1.
+func http1Protocol(p string) string {
+	if p == "HTTP/1.0" {
+		return p
 	}
+	return "HTTP/1.1"
+}
+
+func appendStatusLine(buf []byte, proto string, status int, text string) []byte {
+	proto = http1Protocol(proto)
 	if text == "" {
 		text = StatusText(status)
 	}
@@ -371,9 +379,7 @@ func appendRequestLine(buf []byte, method, path, proto string) []byte {
 	if path == "" {
 		path = "/"
 	}
-	if proto == "" {
-		proto = "HTTP/1.1"
-	}
+	proto = http1Protocol(proto)
 	buf = appendSafe(buf, method)
 	buf = append(buf, ' ')
 	buf = appendSafe(buf, path)

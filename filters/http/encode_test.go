@@ -29,6 +29,11 @@ func TestEncodeHttpResponse(t *testing.T) {
 			"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 7\r\n\r\nHello!\n",
 		},
 		{
+			"a head that came over HTTP/2 is written as HTTP/1.1",
+			".replaceMessage(new Message({protocol: 'HTTP/2.0', status: 201}, 'x')).encodeHttpResponse()",
+			"HTTP/1.1 201 Created\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
+		},
+		{
 			"status 300 from the filter argument, message head ignored",
 			".replaceMessage(new Message({status: 404, headers: {'x-a': 'b'}}, 'x')).encodeHttpResponse({status: 300})",
 			"HTTP/1.1 300 Multiple Choices\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",

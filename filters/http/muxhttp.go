@@ -85,6 +85,12 @@ type httpUpstream interface {
 	Retire()
 }
 
+// unframedExchange is implemented by an exchange whose request has no body
+// framing: one that may open a tunnel (version 1's Upgrade and CONNECT
+// requests). Its requester's end, with or without a MessageEnd before, is
+// the end of the request rather than a request cut short.
+type unframedExchange interface{ unframed() bool }
+
 // httpUpstreamMaker makes the upstream of one key of t. The upstream calls
 // drop when it holds nothing any more (no connection, nothing queued), so
 // that the template forgets it; the next request of the key makes a new one.
@@ -341,6 +347,15 @@ func (f *muxHttp) process(evt filters.Event) {
 		}
 	case *filters.SessionEnd:
 		f.ended = true
+		if u, ok := f.req.(unframedExchange); ok && u.unframed() {
+			// A request without body framing (an Upgrade, a CONNECT)
+			// ends with its stream: the tunnel's write side closes.
+			r := f.req
+			f.req = nil
+			r.Input(filters.TheMessageEnd)
+			f.maybeClose()
+			return
+		}
 		if f.req != nil {
 			// The stream ended inside a request: it can never be
 			// complete, so it is not sent (or its connection is cut).

@@ -18,6 +18,22 @@ import (
 // Connection: close, the request was not all sent, or the server sent
 // bytes beyond the response; an idle connection is closed after
 // idleTimeout, and at once when the program is retired.
+//
+// Tunnels. A request asking for one (Upgrade with "Connection: upgrade",
+// as decodeHttpRequest leaves an Upgrade request it holds open, or a
+// CONNECT) has no body: its head is written as soon as it has a
+// connection, unframed (no Content-Length, no chunked coding), and the
+// connection is never reused, since the upstream does not know where the
+// request ends. The answer that opens the tunnel (101 to an Upgrade, 2xx to
+// a CONNECT) is passed on as its MessageStart, then every byte the
+// upstream sends as Data, and MessageEnd when the upstream ends; the
+// request's Data are written as they are from then on (those that came
+// before are held until the answer, and dropped when it is another one).
+// The end of the request (its MessageEnd, or its session's end) half-closes
+// the upstream connection. A connection carrying an open tunnel leaves the
+// pool: it no longer counts against maxConnections, and ends with its
+// tunnel. Any other answer is a plain response, after which the connection
+// is closed.
 
 // h1Pool is the version 1 upstream of one key.
 type h1Pool struct {
@@ -180,6 +196,8 @@ type h1Conn struct {
 	gone      bool // ended or closed: its output is ignored
 	valved    bool // an h1Valve of it is in the exchange's requester's context
 
+	tunnel bool // dedicated to an open tunnel: out of the pool
+
 	// The current exchange's answer, as the decoder gives it.
 	reusable bool                // nothing so far stops another request
 	got      bool                // response bytes arrived
@@ -228,12 +246,16 @@ func (c *h1Conn) assign(ex *h1Exchange) {
 // the body, the rest following as it comes.
 func (c *h1Conn) send() {
 	ex := c.ex
-	ex.resume()
 	c.valved = true
 	ex.s.Context.AddValve(h1Valve{c})
 	h := viewHead(ex.start.Head)
 	c.reusable = !hasHeaderToken(h, "connection", "close")
 	c.got, c.interim, c.complete, c.fault = false, false, nil, nil
+	if ex.tunnel != noTunnel {
+		c.sendTunnel(ex, h)
+		return
+	}
+	ex.resume()
 	if ex.replay != nil {
 		// A retry on another connection: the bytes sent the first time.
 		d := ex.replay
@@ -279,6 +301,52 @@ func (c *h1Conn) send() {
 	if ex.reqEnded && c.ex == ex {
 		c.writeLast(ex.tail)
 		ex.sent = true
+	}
+}
+
+// sendTunnel writes the head of a request that may open a tunnel: at
+// once, without framing. What the request's Data carry waits for the
+// answer (see onResponse). The response decoder is told what the request
+// asks for, so that a 2xx to a CONNECT opens the tunnel too.
+func (c *h1Conn) sendTunnel(ex *h1Exchange, h httpHead) {
+	c.reusable = false
+	dec := c.decoder(ex.head)
+	dec.client.tunnelN, dec.client.kind, dec.client.open = dec.answers+1, ex.tunnel, false
+	d := ex.replay
+	ex.replay = nil
+	if d == nil {
+		loop := c.s.Env().Loop
+		d = loop.EncodeDone(appendH1RequestHead(loop.EncodeScratch(), h, h1Unframed))
+		if c.served > 0 && !ex.retried && idempotent(h.method()) {
+			// Kept until the first byte of the answer, as for any
+			// request (see send).
+			ex.replay = d.Clone()
+		}
+	}
+	ex.sent = true
+	c.write(d)
+}
+
+// openTunnel starts the tunnel of ex, whose answer opened it: the Data the
+// requester sent meanwhile go out first, and a request that has ended
+// already half-closes the connection.
+func (c *h1Conn) openTunnel(ex *h1Exchange) {
+	ex.open = true
+	ex.resume()
+	if body := ex.body; body != nil {
+		ex.body = nil
+		c.write(body)
+	}
+	if ex.reqEnded {
+		c.halfClose()
+	}
+}
+
+// halfClose ends the upstream session's input: connect shuts the write side
+// of its socket and waits (a while) for the upstream to end its side.
+func (c *h1Conn) halfClose() {
+	if !c.gone && c.s != nil {
+		c.s.Input(filters.TheSessionEnd)
 	}
 }
 
@@ -397,6 +465,9 @@ func (c *h1Conn) onResponse(evt filters.Event) {
 			c.reusable = false
 		}
 		ex.started = true
+		if ex.tunnel.opens(h.Status) {
+			c.openTunnel(ex)
+		}
 		ex.answer.Input(e)
 	case *filters.Data:
 		if c.interim {
@@ -422,6 +493,16 @@ func (c *h1Conn) onResponse(evt filters.Event) {
 func (c *h1Conn) settle(ex *h1Exchange, dec *httpDecoder) {
 	if c.gone || c.ex != ex {
 		return // the requester gave up meanwhile
+	}
+	if ex.open && !c.tunnel {
+		// Dedicated to the tunnel until it ends: out of the pool, so
+		// that the key's other requests may have another connection.
+		c.tunnel = true
+		c.pool.remove(c)
+		c.pool.dispatch()
+		if c.gone || c.ex != ex {
+			return
+		}
 	}
 	switch {
 	case c.fault != nil:
@@ -524,6 +605,8 @@ type h1Exchange struct {
 
 	start     *filters.MessageStart
 	head      bool          // a HEAD request: the answer has no body
+	tunnel    tunnelKind    // what the request asks for: an Upgrade, a CONNECT, or none
+	open      bool          // the answer opened the tunnel: Data go out as they are
 	body      *filters.Data // held until the request is sent
 	tail      any
 	replay    *filters.Data // the request as sent on a reused connection
@@ -550,11 +633,21 @@ func (ex *h1Exchange) Input(evt filters.Event) {
 	case *filters.MessageStart:
 		if ex.start == nil {
 			ex.start = e
-			ex.head = isHead(viewHead(e.Head).method())
+			h := viewHead(e.Head)
+			ex.head = isHead(h.method())
+			if ex.tunnel = requestTunnel(h); ex.tunnel != noTunnel {
+				// No body to wait for: it goes now.
+				ex.ready = true
+				ex.pool.enqueue(ex, false)
+			}
 		}
 	case *filters.Data:
 		if ex.start == nil || ex.reqEnded || e.Size() == 0 {
 			e.Release()
+			return
+		}
+		if ex.tunnel != noTunnel {
+			ex.tunnelData(e)
 			return
 		}
 		if ex.streaming {
@@ -582,6 +675,10 @@ func (ex *h1Exchange) Input(evt filters.Event) {
 		ex.reqEnded = true
 		ex.tail = e.Tail
 		switch {
+		case ex.tunnel != noTunnel:
+			if ex.open && ex.conn != nil {
+				ex.conn.halfClose()
+			}
 		case ex.streaming:
 			ex.conn.writeLast(e.Tail)
 			ex.sent = true
@@ -593,6 +690,30 @@ func (ex *h1Exchange) Input(evt filters.Event) {
 		ex.cancel()
 	}
 }
+
+// tunnelData takes a Data of a request that may open a tunnel: written as
+// it is once the tunnel is open, held until then.
+func (ex *h1Exchange) tunnelData(d *filters.Data) {
+	if ex.open {
+		if ex.conn != nil {
+			ex.conn.write(d)
+		} else {
+			d.Release()
+		}
+		return
+	}
+	if ex.body == nil {
+		ex.body = d
+	} else {
+		ex.body.Push(d)
+		d.Release()
+	}
+	ex.checkBuffer()
+}
+
+// unframed reports whether the request has no body framing (it may open a
+// tunnel): the end of its requester's input is the end of the request.
+func (ex *h1Exchange) unframed() bool { return ex.tunnel != noTunnel }
 
 // checkBuffer stops the requester's input while a queued request holds
 // more than MuxHttpBufferSize. An HTTP/1 request stops its client's
@@ -681,12 +802,16 @@ func (ex *h1Exchange) cancel() {
 	ex.pool.maybeDrop()
 }
 
+// h1Unframed is the length given to appendH1RequestHead for a request
+// that may open a tunnel: its head has no framing field at all.
+const h1Unframed = -2
+
 // appendH1RequestHead appends the head of a request as muxHttp sends it on
 // an HTTP/1.1 connection, whatever protocol the head names (HTTP/2
 // requests from demuxHttp included): the head's fields but its framing
 // ones and any pseudo-header, then Transfer-Encoding: chunked when length
-// is negative, else a Content-Length (left out for an empty body of a
-// method without body semantics, such as GET).
+// is -1, nothing when it is h1Unframed, else a Content-Length (left out
+// for an empty body of a method without body semantics, such as GET).
 func appendH1RequestHead(buf []byte, h httpHead, length int64) []byte {
 	method, path := h.method(), h.path()
 	if method == "" {
@@ -706,6 +831,7 @@ func appendH1RequestHead(buf []byte, h httpHead, length int64) []byte {
 		buf = appendHeader(buf, name, value)
 	})
 	switch {
+	case length == h1Unframed:
 	case length < 0:
 		buf = append(buf, "Transfer-Encoding: chunked\r\n"...)
 	case length > 0 || method == "POST" || method == "PUT" || method == "PATCH":

@@ -269,10 +269,11 @@ func TestUpgradeNotHeld(t *testing.T) {
 	}
 	ok := "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok"
 	for name, in := range map[string]string{
-		"HTTP/1.0 upgrade":      "GET / HTTP/1.0\r\nUpgrade: websocket\r\nConnection: upgrade, keep-alive\r\n\r\n",
-		"upgrade without token": "GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
-		"token without upgrade": "GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n",
-		"upgrade with a body":   "POST / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\nContent-Length: 1\r\n\r\nx",
+		"HTTP/1.0 upgrade":                   "GET / HTTP/1.0\r\nUpgrade: websocket\r\nConnection: upgrade, keep-alive\r\n\r\n",
+		"upgrade without token":              "GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+		"token without upgrade":              "GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n",
+		"upgrade with a body":                "POST / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\nContent-Length: 1\r\n\r\nx",
+		"h2c upgrade (curl --http2 http://)": "GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n",
 	} {
 		r := w.SessionIn("enc", &filters.Inbound{})
 		r.FeedString(in)
