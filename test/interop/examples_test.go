@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/summerwind/h2spec/config"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -50,6 +51,12 @@ func TestExample017HTTP2Proxy(t *testing.T) {
 	t.Run("HTTP11OverTLS", func(t *testing.T) {
 		r := parseCurl(t, curl(t, "-i", "--http1.1", "--cacert", cert, fmt.Sprintf("https://localhost:%d/", secure)))
 		expectCurl(t, r, "HTTP/1.1 200 OK", want("GET", "/"))
+	})
+	t.Run("H2spec", func(t *testing.T) {
+		// h2spec's default cases against the proxy, whose streams go on
+		// upstream through muxHttp.
+		runH2spec(t, &config.Config{Host: "127.0.0.1", Port: plain})
+		runH2spec(t, &config.Config{Host: "127.0.0.1", Port: secure, TLS: true, Insecure: true})
 	})
 }
 
