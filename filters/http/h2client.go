@@ -18,6 +18,15 @@ type h2Client struct {
 	// can take its place; onClosed when the connection has ended.
 	onStreamClosed func(cl *h2Client)
 	onClosed       func(cl *h2Client)
+	// Until the peer's SETTINGS frame (the first of its preface) is read,
+	// its concurrent-stream limit is unknown: one stream goes, the others
+	// wait (a server allowing fewer than they are would refuse them).
+	// settingsHdr is that frame's header, peerRead what was read of the
+	// peer so far; onSettings runs once the frame is applied.
+	settled     bool
+	settingsHdr [9]byte
+	peerRead    int
+	onSettings  func(cl *h2Client)
 }
 
 // newH2Client starts a session of p in ctx and speaks HTTP/2 over it.
@@ -34,7 +43,24 @@ func newH2Client(p *filters.Pipeline, ctx *filters.Context) *h2Client {
 func (cl *h2Client) fromUpstream(evt filters.Event) {
 	switch e := evt.(type) {
 	case *filters.Data:
+		if cl.settled {
+			cl.c.input(e)
+			return
+		}
+		if cl.peerRead < len(cl.settingsHdr) {
+			e.Peek(cl.settingsHdr[cl.peerRead:])
+		}
+		cl.peerRead += e.Size()
 		cl.c.input(e)
+		if n := len(cl.settingsHdr); cl.peerRead >= n && !cl.c.ended {
+			h := cl.settingsHdr
+			if cl.peerRead >= n+(int(h[0])<<16|int(h[1])<<8|int(h[2])) {
+				cl.settled = true
+				if cl.onSettings != nil {
+					cl.onSettings(cl)
+				}
+			}
+		}
 	case *filters.SessionEnd:
 		cl.c.peerEnded(e)
 	}
@@ -43,7 +69,8 @@ func (cl *h2Client) fromUpstream(evt filters.Event) {
 // available reports whether a new stream may be opened now.
 func (cl *h2Client) available() bool {
 	c := cl.c
-	return !c.ended && !c.goingAway && !c.peerAway && uint32(c.active) < c.peerMaxStreams && c.nextID < 1<<31-1
+	return !c.ended && !c.goingAway && !c.peerAway && uint32(c.active) < c.peerMaxStreams && c.nextID < 1<<31-1 &&
+		(cl.settled || c.active == 0)
 }
 
 // idle reports whether no stream is open.
@@ -61,31 +88,59 @@ func (cl *h2Client) close() {
 // cut it) go to answer. headOnly: the request is HEAD, its answer has no
 // body. ctx is the requester's: while something pauses it (a slow client
 // of the answer, see filters.Context.Pause), the stream's window is not
-// opened again, so the upstream stops sending on this stream only.
-func (cl *h2Client) open(answer filters.Sink, ctx *filters.Context) filters.Sink {
+// opened again, so the upstream stops sending on this stream only. ctx is
+// also the source of the request: while too much of its body waits for the
+// peer's window, ctx is paused (and with it, for an HTTP/1 request, the
+// reading of its client's connection: see h2Request).
+func (cl *h2Client) open(answer filters.Sink, s *filters.Session) filters.Sink {
+	ctx := s.Context
 	c := cl.c
 	id := c.nextID
 	c.nextID += 2
 	c.lastID = id
 	st := c.newStream(id)
 	st.toPeer = answer
+	st.source = ctx
 	v := h2WindowValve{st}
 	ctx.AddValve(v)
+	r := &h2Request{st: st, s: s}
 	st.onClose = func(*h2Stream, filters.ErrorCode) {
 		ctx.RemoveValve(v)
+		if r.reading != nil {
+			ctx.RemoveValve(r.reading)
+			r.reading = nil
+		}
 		if cl.onStreamClosed != nil {
 			cl.onStreamClosed(cl)
 		}
 	}
-	return &h2Request{st: st}
+	return r
 }
+
+// readingValve stops the reading of a client's connection (an HTTP/1
+// requester's, whose requests come in order) while its context is paused.
+type readingValve struct{ ds filters.Downstream }
+
+// Pause implements filters.Valve.
+func (v readingValve) Pause() { v.ds.PauseReading() }
+
+// Resume implements filters.Valve.
+func (v readingValve) Resume() { v.ds.ResumeReading() }
 
 // h2WindowValve pauses what the peer sends on a stream by holding back its
 // WINDOW_UPDATEs.
 type h2WindowValve struct{ st *h2Stream }
 
-// Pause implements filters.Valve.
-func (v h2WindowValve) Pause() { v.st.holdWindow++ }
+// Pause implements filters.Valve. The pause the stream's own request
+// causes (its body waits for the peer's window: st.pausing, see
+// h2Stream.source) does not hold the answer's window: a peer that answers
+// as it reads (a bidirectional stream) would wait for it while the request
+// waits for the peer.
+func (v h2WindowValve) Pause() {
+	if !v.st.pausing {
+		v.st.holdWindow++
+	}
+}
 
 // Resume implements filters.Valve.
 func (v h2WindowValve) Resume() {
@@ -162,7 +217,13 @@ func (cl *h2Client) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 
 // h2Request writes one request message to its stream.
 type h2Request struct {
-	st      *h2Stream
+	st *h2Stream
+	s  *filters.Session // the requester
+	// reading is the requester's client connection, a source of its
+	// context while the stream lives, for an HTTP/1 request (an HTTP/2
+	// one's stream at demuxHttp registered its own valve there; its
+	// connection, which carries other streams, must not stop).
+	reading filters.Valve
 	head    any
 	waiting bool
 	started bool
@@ -186,6 +247,10 @@ func (r *h2Request) Input(evt filters.Event) {
 			return
 		}
 		r.started = true
+		if ds := r.s.Downstream(); ds != nil && !isHTTP2(e.Head) {
+			r.reading = readingValve{ds}
+			r.s.Context.AddValve(r.reading)
+		}
 		r.head, r.waiting = e.Head, true
 		st.headOnly = viewHead(e.Head).method() == "HEAD"
 		c.deferHead(r)

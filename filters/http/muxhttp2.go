@@ -36,7 +36,7 @@ func newH2Upstream(t *muxHttpTemplate, key string, drop func()) httpUpstream {
 func (u *h2Upstream) Exchange(s *filters.Session, answer filters.Sink) filters.Sink {
 	u.stopIdle()
 	if cl := u.client(s); cl != nil && cl.available() && len(u.waiting) == 0 {
-		return cl.open(answer, s.Context)
+		return cl.open(answer, s)
 	}
 	w := &h2Waiting{u: u, s: s, answer: answer}
 	u.waiting = append(u.waiting, w)
@@ -57,6 +57,7 @@ func (u *h2Upstream) client(s *filters.Session) *h2Client {
 	cl := newH2Client(p, s.Context.Derive())
 	cl.onStreamClosed = u.streamClosed
 	cl.onClosed = u.connClosed
+	cl.onSettings = u.streamClosed
 	u.cl = cl
 	u.conns = append(u.conns, cl)
 	return cl
@@ -105,7 +106,7 @@ func (u *h2Upstream) dispatch() {
 			return
 		}
 		u.waiting = u.waiting[1:]
-		w.start(cl.open(w.answer, w.s.Context))
+		w.start(cl.open(w.answer, w.s))
 	}
 }
 
@@ -149,6 +150,7 @@ func (u *h2Upstream) closeAll() {
 	for _, cl := range conns {
 		cl.onClosed = nil
 		cl.onStreamClosed = nil
+		cl.onSettings = nil
 		cl.close()
 	}
 	u.drop()
@@ -160,14 +162,19 @@ func (u *h2Upstream) Retire() {
 	u.maybeIdle()
 }
 
-// h2Waiting is a request waiting for a stream: its events are held (up to
-// h2MaxQueuedBytes of body) until one is free.
+// h2Waiting is a request waiting for a stream: its events are held until
+// one is free. Past MuxHttpBufferSize of body its source stops, as in
+// version 1 (h1Exchange.checkBuffer): an HTTP/1 request's client
+// connection, an HTTP/2 request's own context; past h2MaxQueuedBytes (a
+// source that does not stop) it fails.
 type h2Waiting struct {
 	u      *h2Upstream
 	s      *filters.Session
 	answer filters.Sink
 	held   []filters.Event
 	heldN  int
+	h2     bool         // the request came over HTTP/2
+	paused bool         // its source is stopped
 	req    filters.Sink // the stream, once started
 	gone   bool         // failed or abandoned
 }
@@ -188,6 +195,8 @@ func (w *h2Waiting) Input(evt filters.Event) {
 		w.gone = true
 		w.release()
 		return
+	case *filters.MessageStart:
+		w.h2 = isHTTP2(e.Head)
 	case *filters.Data:
 		w.heldN += e.Size()
 		if w.heldN > h2MaxQueuedBytes {
@@ -195,13 +204,36 @@ func (w *h2Waiting) Input(evt filters.Event) {
 			w.fail(filters.BufferOverflow)
 			return
 		}
+		if w.heldN > MuxHttpBufferSize && !w.paused {
+			if w.h2 {
+				w.paused = true
+				w.s.Context.Pause()
+			} else if ds := w.s.Downstream(); ds != nil {
+				w.paused = true
+				ds.PauseReading()
+			}
+		}
 	}
 	w.held = append(w.held, evt)
+}
+
+// resume undoes the pause of the request's source.
+func (w *h2Waiting) resume() {
+	if !w.paused {
+		return
+	}
+	w.paused = false
+	if w.h2 {
+		w.s.Context.Resume()
+	} else {
+		w.s.Downstream().ResumeReading()
+	}
 }
 
 // start hands the request to its stream.
 func (w *h2Waiting) start(req filters.Sink) {
 	w.req = req
+	defer w.resume()
 	held := w.held
 	w.held = nil
 	for _, e := range held {
@@ -217,6 +249,7 @@ func (w *h2Waiting) fail(err filters.ErrorCode) {
 }
 
 func (w *h2Waiting) release() {
+	w.resume()
 	for _, e := range w.held {
 		if d, ok := e.(*filters.Data); ok {
 			d.Release()
