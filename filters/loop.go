@@ -163,6 +163,15 @@ func (l *Loop) EncodeDone(b []byte) *Data {
 	if cap(b) <= 4*maxArenaPiece {
 		a.scratch = b[:0] // keep what append grew
 	}
+	return l.CopyData(b)
+}
+
+// CopyData returns a Data holding a copy of b, taken from the arena that
+// EncodeDone uses (no allocation of its own for pieces up to 4 KiB): for an
+// encoder that builds its bytes in a slice of its own and reuses it.
+// Inside the loop.
+func (l *Loop) CopyData(b []byte) *Data {
+	a := &l.heads
 	n := len(b)
 	if n > maxArenaPiece {
 		return NewDataBytes(append([]byte(nil), b...))

@@ -168,8 +168,9 @@ type Context struct {
 	// valves are the sources reading into sessions of this context (the
 	// upstream connections connect made); pauses counts Pause calls not
 	// yet resumed.
-	valves []Valve
-	pauses int
+	valves      []Valve
+	valveInline [2]Valve // room for the usual valves without an allocation
+	pauses      int
 	// ALPN lists the protocols that TLS connections made by connect in
 	// this context offer by ALPN: muxHttp version 2 sets "h2" on the
 	// contexts of its upstream sessions. Derived contexts inherit it.
@@ -229,6 +230,9 @@ type Valve interface {
 // (connect does it for its connection); while the context is paused, v is
 // paused too.
 func (c *Context) AddValve(v Valve) {
+	if c.valves == nil {
+		c.valves = c.valveInline[:0]
+	}
 	c.valves = append(c.valves, v)
 	if c.pauses > 0 {
 		v.Pause()
@@ -241,6 +245,7 @@ func (c *Context) RemoveValve(v Valve) {
 	for i, x := range c.valves {
 		if x == v {
 			c.valves = append(c.valves[:i], c.valves[i+1:]...)
+			c.valves[len(c.valves):cap(c.valves)][0] = nil // no stale reference
 			if c.pauses > 0 {
 				v.Resume()
 			}

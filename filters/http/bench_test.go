@@ -1,11 +1,15 @@
 package http_test
 
 import (
+	"bytes"
 	"testing"
+
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/pipy-go/pipy/filters"
 	"github.com/pipy-go/pipy/filters/filtertest"
 	"github.com/pipy-go/pipy/filters/http"
+	"github.com/pipy-go/pipy/filters/http/h2"
 )
 
 // A typical browser-ish GET with five headers.
@@ -139,5 +143,69 @@ func BenchmarkHelloPipeline(b *testing.B) {
 	b.StopTimer()
 	if want := b.N * len("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 7\r\n\r\nHello!\n"); out != want {
 		b.Fatalf("output %d bytes, want %d", out, want)
+	}
+}
+
+// BenchmarkDemuxHttpH2Hello is one HTTP/2 request per op on an open h2c
+// connection: a HEADERS frame (END_STREAM) in, the script's answer out as
+// HEADERS + DATA (END_STREAM), as h2load drives demuxHttp.
+func BenchmarkDemuxHttpH2Hello(b *testing.B) {
+	w, s := benchSession(b, `pipy().pipeline('p').demuxHttp('serve').pipeline('serve').replaceMessage(new Message('Hello!\n'))`, nil)
+	var r reader
+	// The client opens its connection window all the way: answers never
+	// wait for it.
+	setup := h2.ClientPreface + string(h2.AppendSettings(nil)) + string(h2.AppendWindowUpdate(nil, 0, h2.MaxWindowSize-65535))
+	var hbuf bytes.Buffer
+	enc := hpack.NewEncoder(&hbuf)
+	var out int
+	count := filters.SinkFunc(func(evt filters.Event) {
+		if d, ok := evt.(*filters.Data); ok {
+			out += d.Size()
+			d.Release()
+		}
+	})
+	frames := make([]string, 0, 1<<16)
+	id := uint32(1)
+	header := func() string {
+		hbuf.Reset()
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "bench"}, {":path", "/"}, {"user-agent", "h2load"}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		fr := string(h2.AppendHeaders(nil, id, true, hbuf.Bytes(), h2.DefaultMaxFrameSize))
+		id += 2
+		return fr
+	}
+	for range cap(frames) {
+		frames = append(frames, header())
+	}
+	w.Env.Loop.Enter()
+	defer w.Env.Loop.Leave()
+	s.SetOutput(count)
+	r.read(s, setup)
+	defer func() {
+		// Every answer is 26 bytes at least: a failing connection is
+		// cheap and must not pass for a fast one.
+		if b.N > 1 && out < 26*b.N {
+			b.Fatalf("%d bytes out for %d requests", out, b.N)
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i > 0 && i%len(frames) == 0 {
+			// Stream ids must rise: start a fresh connection.
+			b.StopTimer()
+			s.End(filters.NoError)
+			s = w.Pipeline("p").NewSession(w.Prog.NewContext(nil), count)
+			id = 1
+			enc = hpack.NewEncoder(&hbuf) // a new connection's HPACK state
+			frames = frames[:0]
+			for range cap(frames) {
+				frames = append(frames, header())
+			}
+			r.read(s, setup)
+			b.StartTimer()
+		}
+		r.read(s, frames[i%len(frames)])
 	}
 }

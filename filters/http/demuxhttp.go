@@ -258,12 +258,15 @@ func (sv *h2Server) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 	if err := blk.ValidateRequest(); err != nil {
 		return err.(*h2.Error)
 	}
-	st := c.newStream(id)
+	x := &h2ServerStream{}
+	st := &x.st
+	c.addStream(st, id, x)
 	st.remoteStarted = true
+	x.answer.st = st
+	a := &x.answer
 	if blk.TooLarge {
 		// An answer, not a reset: the client learns why.
 		st.headOnly = true
-		a := &h2Answer{st: st}
 		st.remoteEnded = blk.EndStream
 		answerStatus(a, 431)
 		if !st.closed {
@@ -276,13 +279,13 @@ func (sv *h2Server) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 		sv.f.s.Abort(fmt.Errorf("[demuxHttp] unknown pipeline: %s", sv.f.t.target))
 		return nil
 	}
-	head := requestHeadOf(blk)
+	head := &x.head
+	requestHeadOf(blk, head)
 	st.headOnly = head.Method == "HEAD"
 	for _, f := range head.Headers {
 		if f.Name == "content-length" {
 			n, err := strconv.ParseInt(f.Value, 10, 64)
 			if err != nil || n < 0 || !allDigits(f.Value) {
-				c.lastID = id
 				st.close(filters.NoError)
 				return &h2.Error{Code: h2.ErrCodeProtocol, Stream: true, StreamID: id, Reason: "malformed content-length"}
 			}
@@ -293,8 +296,8 @@ func (sv *h2Server) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 		st.close(filters.NoError)
 		return &h2.Error{Code: h2.ErrCodeProtocol, Stream: true, StreamID: id, Reason: "content-length without DATA"}
 	}
-	a := &h2Answer{st: st}
 	ctx := sv.f.s.Context.Derive()
+	x.ctx = ctx
 	sub := p.NewSession(ctx, a)
 	a.sub = sub
 	st.source = ctx
@@ -302,13 +305,9 @@ func (sv *h2Server) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 	// A request's pipeline that cannot take its body as fast as it comes
 	// (muxHttp waiting for a connection) pauses its context: the client's
 	// stream window then stays closed.
-	v := h2WindowValve{st}
-	ctx.AddValve(v)
-	st.onClose = func(*h2Stream, filters.ErrorCode) {
-		ctx.RemoveValve(v)
-		sub.End(filters.NoError)
-	}
-	sub.Input(&filters.MessageStart{Head: head})
+	ctx.AddValve(h2WindowValve{st})
+	x.start.Head = head
+	sub.Input(&x.start)
 	if blk.EndStream && !st.closed {
 		st.remoteEnded = true
 		sub.Input(filters.TheMessageEnd)
@@ -317,10 +316,29 @@ func (sv *h2Server) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 	return nil
 }
 
-// requestHeadOf makes the script's view of an HTTP/2 request: the head an
+// h2ServerStream is one request's stream with its answer writer and the
+// request's head, in one allocation.
+type h2ServerStream struct {
+	st     h2Stream
+	answer h2Answer
+	start  filters.MessageStart
+	head   RequestHead
+	ctx    *filters.Context // the request's sub-session's; nil for a refused one
+}
+
+// streamClosed implements h2StreamOwner: the request's sub-session ends.
+func (x *h2ServerStream) streamClosed(st *h2Stream, _ filters.ErrorCode) {
+	if x.ctx == nil {
+		return
+	}
+	x.ctx.RemoveValve(h2WindowValve{st})
+	x.answer.sub.End(filters.NoError)
+}
+
+// requestHeadOf fills h with the script's view of an HTTP/2 request: the head an
 // HTTP/1 request would have, with host from :authority.
-func requestHeadOf(blk *h2.Block) *RequestHead {
-	h := &RequestHead{Method: blk.Method, Path: blk.Path, Protocol: "HTTP/2.0"}
+func requestHeadOf(blk *h2.Block, h *RequestHead) {
+	h.Method, h.Path, h.Protocol = blk.Method, blk.Path, "HTTP/2.0"
 	if blk.Method == "CONNECT" && blk.Path == "" {
 		h.Path = blk.Authority
 	}
@@ -350,7 +368,6 @@ func requestHeadOf(blk *h2.Block) *RequestHead {
 		}
 	}
 	h.Headers = hs
-	return h
 }
 
 // h2Answer takes the output of a request's sub-session and writes it to

@@ -98,23 +98,37 @@ func (cl *h2Client) open(answer filters.Sink, s *filters.Session) filters.Sink {
 	id := c.nextID
 	c.nextID += 2
 	c.lastID = id
-	st := c.newStream(id)
+	cs := &h2ClientStream{cl: cl, ctx: ctx}
+	st := &cs.st
+	c.addStream(st, id, cs)
 	st.toPeer = answer
 	st.source = ctx
-	v := h2WindowValve{st}
-	ctx.AddValve(v)
-	r := &h2Request{st: st, s: s}
-	st.onClose = func(*h2Stream, filters.ErrorCode) {
-		ctx.RemoveValve(v)
-		if r.reading != nil {
-			ctx.RemoveValve(r.reading)
-			r.reading = nil
-		}
-		if cl.onStreamClosed != nil {
-			cl.onStreamClosed(cl)
-		}
+	ctx.AddValve(h2WindowValve{st})
+	cs.req = h2Request{st: st, s: s}
+	return &cs.req
+}
+
+// h2ClientStream is one request's stream, its writer and its owner in one
+// allocation.
+type h2ClientStream struct {
+	st  h2Stream
+	req h2Request
+	cl  *h2Client
+	ctx *filters.Context
+}
+
+// streamClosed implements h2StreamOwner: the requester's context forgets
+// the stream, and the pool may give the stream's place to a waiting
+// request.
+func (cs *h2ClientStream) streamClosed(st *h2Stream, _ filters.ErrorCode) {
+	cs.ctx.RemoveValve(h2WindowValve{st})
+	if r := &cs.req; r.reading != nil {
+		cs.ctx.RemoveValve(r.reading)
+		r.reading = nil
 	}
-	return r
+	if cs.cl.onStreamClosed != nil {
+		cs.cl.onStreamClosed(cs.cl)
+	}
 }
 
 // readingValve stops the reading of a client's connection (an HTTP/1

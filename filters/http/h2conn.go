@@ -168,13 +168,13 @@ func (c *h2Conn) leave() {
 	c.depth--
 	if c.depth == 0 {
 		c.writeHeads()
-		for len(c.sends) > 0 {
-			st := c.sends[0]
-			c.sends = c.sends[1:]
+		for i := 0; i < len(c.sends); i++ {
+			st := c.sends[i]
+			c.sends[i] = nil
 			st.sending = false
 			st.sendPending()
 		}
-		c.sends = nil
+		c.sends = c.sends[:0]
 		c.flush()
 	}
 }
@@ -185,29 +185,37 @@ func (c *h2Conn) flush() {
 		c.wbuf = c.wbuf[:0]
 		return
 	}
-	if len(c.wbuf) > 0 {
-		if c.wdata == nil {
-			c.wdata = filters.NewDataBytes(c.wbuf)
-		} else {
-			c.wdata.PushBytes(c.wbuf)
-		}
-		c.wbuf = nil
-	}
+	c.cut()
 	if d := c.wdata; d != nil {
 		c.wdata = nil
 		c.out.Input(d)
 	}
 }
 
+// cut moves the frames built in wbuf to the output gathered in wdata (a
+// copy in the loop's arena), so wbuf can be reused.
+func (c *h2Conn) cut() {
+	if len(c.wbuf) == 0 {
+		return
+	}
+	d := c.s.Env().Loop.CopyData(c.wbuf)
+	c.wbuf = c.wbuf[:0]
+	if c.wdata == nil {
+		c.wdata = d
+		return
+	}
+	c.wdata.Push(d)
+	d.Release()
+}
+
 // writePayload queues the payload of the DATA frame whose header was just
 // appended to wbuf, without copying it.
 func (c *h2Conn) writePayload(d *filters.Data) {
+	c.cut()
 	if c.wdata == nil {
-		c.wdata = filters.NewDataBytes(c.wbuf)
-	} else {
-		c.wdata.PushBytes(c.wbuf)
+		c.wdata = d
+		return
 	}
-	c.wbuf = nil
 	c.wdata.Push(d)
 	d.Release()
 }
@@ -672,12 +680,12 @@ func (c *h2Conn) deferHead(h headWriter) {
 
 // writeHeads writes the heads deferHead held.
 func (c *h2Conn) writeHeads() {
-	for len(c.heads) > 0 {
-		h := c.heads[0]
-		c.heads = c.heads[1:]
+	for i := 0; i < len(c.heads); i++ {
+		h := c.heads[i]
+		c.heads[i] = nil
 		h.writeHead(false)
 	}
-	c.heads = nil
+	c.heads = c.heads[:0]
 }
 
 // encodeFields HPACK-encodes fields into a fresh block.
@@ -723,16 +731,25 @@ type h2Stream struct {
 
 	closed  bool
 	aborted bool // being reset: what its session still outputs is dropped
-	// onClose runs once when the stream is closed (both ends done or
+	// owner is told once when the stream is closed (both ends done or
 	// reset).
-	onClose func(st *h2Stream, err filters.ErrorCode)
+	owner h2StreamOwner
 }
 
-func (c *h2Conn) newStream(id uint32) *h2Stream {
-	st := &h2Stream{c: c, id: id, recvWindow: h2StreamWindow, sendWindow: c.peerInitWindow, contentLength: -1}
+// h2StreamOwner is what a stream belongs to: a request's sub-session on
+// the server, a requester on the client.
+type h2StreamOwner interface {
+	// streamClosed is called once, when st is closed; err is why (NoError
+	// when both ends completed).
+	streamClosed(st *h2Stream, err filters.ErrorCode)
+}
+
+// addStream opens stream id with st, which its owner allocated (as part of
+// a larger struct, to save allocations).
+func (c *h2Conn) addStream(st *h2Stream, id uint32, owner h2StreamOwner) {
+	*st = h2Stream{c: c, id: id, recvWindow: h2StreamWindow, sendWindow: c.peerInitWindow, contentLength: -1, owner: owner}
 	c.streams[id] = st
 	c.active++
-	return st
 }
 
 // deliver passes DATA from the peer to the stream's session.
@@ -821,9 +838,17 @@ func (st *h2Stream) sendPending() {
 			}
 			return
 		}
-		// One frame of n bytes from the front of pending.
-		frame := filters.NewData()
+		// One frame of n bytes from the front of pending: the first Data
+		// itself when it is exactly that.
+		var frame *filters.Data
 		left := int(n)
+		if d := st.pending[0]; d.Size() == left {
+			frame, left = d, 0
+			st.pending[0] = nil
+			st.pending = st.pending[1:]
+		} else {
+			frame = filters.NewData()
+		}
 		for left > 0 {
 			d := st.pending[0]
 			if d.Size() <= left {
@@ -905,8 +930,8 @@ func (st *h2Stream) close(err filters.ErrorCode) {
 		st.pausing = false
 		st.source.Resume()
 	}
-	if st.onClose != nil {
-		st.onClose(st, err)
+	if st.owner != nil {
+		st.owner.streamClosed(st, err)
 	}
 	c.maybeEnd()
 }
