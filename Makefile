@@ -22,12 +22,14 @@ run: build
 	@[ -f playground/pipy.js ] || cp test/002-hello/pipy.js playground/pipy.js
 	$(PIPY) playground/pipy.js --gui-port=6060
 
-# packaging/k8s is a module of its own (the Kubernetes API types stay out of
-# go.mod): ./... at the root skips it, so vet and test it from its directory.
+# packaging/k8s and test/interop are modules of their own (the Kubernetes API
+# types, grpc-go, h2spec and the WebSocket library stay out of go.mod): ./...
+# at the root skips them, so vet and test them from their directories.
 test: build
 	$(GO) vet ./...
 	PIPY_BIN=$(CURDIR)/bin/pipy $(GO) test -count=1 $(TESTFLAGS) ./...
 	cd packaging/k8s && $(GO) vet ./... && $(GO) test -count=1 $(TESTFLAGS) ./...
+	cd test/interop && $(GO) vet ./... && PIPY_BIN=$(CURDIR)/bin/pipy $(GO) test -count=1 $(TESTFLAGS) ./...
 
 bench: build
 	bash bench/run.sh
