@@ -17,6 +17,7 @@ import (
 type Loop struct {
 	mu    sync.Mutex
 	dirty []*Conn
+	hooks []LeaveHook // told before the loop is left (AtLeave)
 	heads headArena // inside the loop
 
 	// Counters of the traffic through this loop, for stats.
@@ -48,6 +49,7 @@ func (l *Loop) Enter() { l.mu.Lock() }
 // the goroutine that produced the data, which is the backpressure the design
 // wants (a reader that stalls stops reading its own source).
 func (l *Loop) Leave() {
+	l.runHooks()
 	switch len(l.dirty) {
 	case 0:
 		l.mu.Unlock()
@@ -71,6 +73,37 @@ func (l *Loop) Leave() {
 			c.flush()
 		}
 	}
+}
+
+// LeaveHook is something that gathers output while the loop is held and
+// writes it out once, when the loop is about to be left (AtLeave).
+type LeaveHook interface {
+	// BeforeLeave runs inside the loop, before the connections written to
+	// are flushed.
+	BeforeLeave()
+}
+
+// AtLeave has h told once, before the loop is next left: a codec that
+// gathers what one turn of the loop produces (an HTTP/2 connection: all
+// the frames of the answers a read completed) writes it in one piece.
+// Inside the loop.
+func (l *Loop) AtLeave(h LeaveHook) { l.hooks = append(l.hooks, h) }
+
+// runHooks tells the hooks registered by AtLeave, including those they
+// register themselves. A panic in one is recovered and reported like any
+// panic inside the loop.
+func (l *Loop) runHooks() {
+	for i := 0; i < len(l.hooks); i++ {
+		h := l.hooks[i]
+		l.hooks[i] = nil
+		l.runHook(h)
+	}
+	l.hooks = l.hooks[:0]
+}
+
+func (l *Loop) runHook(h LeaveHook) {
+	defer l.recoverPanic()
+	h.BeforeLeave()
 }
 
 // Run runs f inside the loop. A Go panic in f is recovered, reported to

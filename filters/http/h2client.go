@@ -273,6 +273,13 @@ func (r *h2Request) Input(evt filters.Event) {
 			e.Release()
 			return
 		}
+		if e.Size() == 0 {
+			// A flush hint: the head goes out when this event is
+			// handled anyway, and an empty body must not cost the
+			// message its END_STREAM on HEADERS (a gRPC trailers-only
+			// answer carries its status there).
+			return
+		}
 		r.writeHead(false)
 		st.write(e)
 	case *filters.MessageEnd:

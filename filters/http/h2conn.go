@@ -69,11 +69,12 @@ type h2Conn struct {
 
 	// Output is gathered while an event is handled and written in one
 	// Data when the outermost handler returns.
-	wbuf  []byte
-	wdata *filters.Data
-	depth int
-	heads []headWriter // message heads held until the event is handled (deferHead)
-	sends []*h2Stream  // streams with body to send once the event is handled
+	wbuf      []byte
+	wdata     *filters.Data
+	depth     int
+	heads     []headWriter // message heads held until the loop is left (deferHead)
+	scheduled bool         // registered with the loop's AtLeave
+	sends     []*h2Stream  // streams with body to send once the event is handled
 
 	streams map[uint32]*h2Stream
 	lastID  uint32 // the highest stream id the peer opened (server) or we opened (client)
@@ -166,7 +167,21 @@ func (c *h2Conn) enter() { c.depth++ }
 
 func (c *h2Conn) leave() {
 	c.depth--
-	if c.depth == 0 {
+	if c.depth == 0 && !c.scheduled {
+		c.scheduled = true
+		c.s.Env().Loop.AtLeave(c)
+	}
+}
+
+// BeforeLeave implements filters.LeaveHook: what this turn of the loop
+// produced goes out, heads first, then the bodies within the windows, in
+// one Data. Gathering per turn, not per event, lets an answer that comes
+// in pieces from an upstream read (a head, then its end) go out as one
+// HEADERS frame with END_STREAM (a gRPC trailers-only answer).
+func (c *h2Conn) BeforeLeave() {
+	c.scheduled = false
+	c.depth++
+	for len(c.heads) > 0 || len(c.sends) > 0 {
 		c.writeHeads()
 		for i := 0; i < len(c.sends); i++ {
 			st := c.sends[i]
@@ -175,8 +190,9 @@ func (c *h2Conn) leave() {
 			st.sendPending()
 		}
 		c.sends = c.sends[:0]
-		c.flush()
 	}
+	c.depth--
+	c.flush()
 }
 
 // flush writes what was gathered.
