@@ -18,7 +18,7 @@ type Loop struct {
 	mu    sync.Mutex
 	dirty []*Conn
 	hooks []LeaveHook // told before the loop is left (AtLeave)
-	heads headArena // inside the loop
+	heads headArena   // inside the loop
 
 	// Counters of the traffic through this loop, for stats.
 	Counters Counters
