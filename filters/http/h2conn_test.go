@@ -66,7 +66,6 @@ func fieldsString(fs []hpack.HeaderField) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
-
 // h2Client drives one session of a demuxHttp pipeline as an HTTP/2 client.
 type h2Client struct {
 	t    testing.TB
