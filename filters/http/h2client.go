@@ -95,12 +95,9 @@ func (cl *h2Client) close() {
 func (cl *h2Client) open(answer filters.Sink, s *filters.Session) filters.Sink {
 	ctx := s.Context
 	c := cl.c
-	id := c.nextID
-	c.nextID += 2
-	c.lastID = id
 	cs := &h2ClientStream{cl: cl, ctx: ctx}
 	st := &cs.st
-	c.addStream(st, id, cs)
+	c.addStream(st, 0, cs) // its id comes with its HEADERS frame
 	st.toPeer = answer
 	st.source = ctx
 	ctx.AddValve(h2WindowValve{st})
@@ -307,6 +304,11 @@ func (r *h2Request) writeHead(end bool) {
 	}
 	r.waiting = false
 	if r.st.closed || r.st.aborted {
+		return
+	}
+	// The id first: a stream refused now must not have changed the
+	// HPACK state the server keeps.
+	if r.st.id == 0 && !r.st.c.openID(r.st) {
 		return
 	}
 	r.st.writeHead(r.st.c.requestBlock(r.head), end)

@@ -79,7 +79,10 @@ type h2Conn struct {
 	streams map[uint32]*h2Stream
 	lastID  uint32 // the highest stream id the peer opened (server) or we opened (client)
 	nextID  uint32 // client: the id of the next stream
-	active  int    // open streams
+	// unopened are the client's streams whose head is not written yet
+	// (no id so far, see addStream).
+	unopened []*h2Stream
+	active   int // open streams
 
 	maxStreams uint32 // SETTINGS_MAX_CONCURRENT_STREAMS we advertise
 
@@ -653,6 +656,9 @@ func (c *h2Conn) end(err filters.ErrorCode) {
 	for _, st := range c.streams {
 		st.connEnded(err)
 	}
+	for _, st := range append([]*h2Stream(nil), c.unopened...) {
+		st.connEnded(err)
+	}
 	c.flush()
 	c.ended = true
 	if c.stall != nil {
@@ -762,10 +768,44 @@ type h2StreamOwner interface {
 
 // addStream opens stream id with st, which its owner allocated (as part of
 // a larger struct, to save allocations).
+// A client's stream is added with id 0: it gets its id when its head is
+// written (openID), so ids rise in the order the HEADERS frames go out
+// whatever order the requests came in (RFC 9113 §5.1.1).
 func (c *h2Conn) addStream(st *h2Stream, id uint32, owner h2StreamOwner) {
 	*st = h2Stream{c: c, id: id, recvWindow: h2StreamWindow, sendWindow: c.peerInitWindow, contentLength: -1, owner: owner}
-	c.streams[id] = st
+	if id == 0 {
+		c.unopened = append(c.unopened, st)
+	} else {
+		c.streams[id] = st
+	}
 	c.active++
+}
+
+// openID gives a client's stream the next stream id, as its HEADERS frame
+// is written. It reports false when the connection takes no new stream any
+// more (a GOAWAY either way): the stream is then refused.
+func (c *h2Conn) openID(st *h2Stream) bool {
+	c.forgetUnopened(st)
+	if c.peerAway || c.goingAway || c.ended || c.nextID > 1<<31-1 {
+		st.peerReset(h2.ErrCodeRefusedStream)
+		return false
+	}
+	st.id = c.nextID
+	c.nextID += 2
+	c.lastID = st.id
+	c.streams[st.id] = st
+	return true
+}
+
+// forgetUnopened drops st from the streams waiting for an id.
+func (c *h2Conn) forgetUnopened(st *h2Stream) {
+	for i, x := range c.unopened {
+		if x == st {
+			c.unopened = append(c.unopened[:i], c.unopened[i+1:]...)
+			c.unopened[len(c.unopened):cap(c.unopened)][0] = nil
+			return
+		}
+	}
 }
 
 // deliver passes DATA from the peer to the stream's session.
@@ -800,6 +840,9 @@ func (st *h2Stream) trailers(blk *h2.Block) {
 // writeHead sends the head of this side's message.
 func (st *h2Stream) writeHead(block []byte, end bool) {
 	c := st.c
+	if st.id == 0 && !c.openID(st) {
+		return
+	}
 	st.headSent = true
 	c.wbuf = h2.AppendHeaders(c.wbuf, st.id, end, block, c.peerMaxFrame)
 	if end {
@@ -934,7 +977,11 @@ func (st *h2Stream) close(err filters.ErrorCode) {
 	}
 	st.closed = true
 	c := st.c
-	delete(c.streams, st.id)
+	if st.id == 0 {
+		c.forgetUnopened(st)
+	} else {
+		delete(c.streams, st.id)
+	}
 	c.active--
 	for _, d := range st.pending {
 		if d != nil {
@@ -958,7 +1005,9 @@ func (st *h2Stream) reset(code h2.ErrCode, err filters.ErrorCode) {
 	if st.closed {
 		return
 	}
-	st.c.wbuf = h2.AppendRSTStream(st.c.wbuf, st.id, code)
+	if st.id != 0 { // a stream never opened is just forgotten
+		st.c.wbuf = h2.AppendRSTStream(st.c.wbuf, st.id, code)
+	}
 	st.abort(err)
 }
 
