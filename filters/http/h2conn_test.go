@@ -66,16 +66,6 @@ func fieldsString(fs []hpack.HeaderField) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
-// field returns the value of the first field named name.
-func (f h2Frame) field(name string) string {
-	for _, x := range f.Fields {
-		if x.Name == name {
-			return x.Value
-		}
-	}
-	return ""
-}
-
 // h2Client drives one session of a demuxHttp pipeline as an HTTP/2 client.
 type h2Client struct {
 	t    testing.TB
