@@ -1,6 +1,6 @@
 // Package interop holds pipy's interoperability tests: the pipy binary,
 // scripted with demuxHttp and muxHttp, against real HTTP/2, gRPC and
-// WebSocket peers (h2spec, curl, grpc-go, coder/websocket, h2load), and the
+// WebSocket peers (h2spec, curl, grpc-go, coder/websocket, h2load, dubbo-go-hessian2), and the
 // end-to-end tests of the examples test/017-http2-proxy and
 // test/018-grpc-proxy.
 //
