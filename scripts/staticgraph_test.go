@@ -299,3 +299,13 @@ func FuzzStaticGraph(f *testing.F) {
 		}
 	})
 }
+
+// demuxHttp and muxHttp (and their later-Pipy aliases) are drawn as links
+// to the pipelines they start, from the registry, like demux and mux.
+func TestStaticGraphHTTPFilters(t *testing.T) {
+	g := mustStatic(t, `pipy().listen(80).demuxHttp('req').pipeline('req').muxHTTP('up', () => 'k', {version: 2}).pipeline('up').connect('h:1')`)
+	want := `{"roots":[0],"nodes":[{"name":"Listen 0.0.0.0:80","t":"root","c":[1]},{"name":"demuxHttp","t":"link","p":0,"c":[2]},{"name":"req","t":"pipeline","p":1,"c":[3]},{"name":"muxHTTP","t":"link","p":2,"c":[4]},{"name":"up","t":"pipeline","p":3,"c":[5]},{"name":"connect","t":"filter","p":4}]}`
+	if got := graphJSON(t, g); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
