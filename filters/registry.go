@@ -131,6 +131,25 @@ type ALPNSpeaker interface {
 	ALPN() []string
 }
 
+// Encrypter is implemented by templates of filters that may speak TLS to
+// an upstream (connect with its tls option).
+type Encrypter interface {
+	// Encrypts reports whether the connections it makes speak TLS.
+	Encrypts() bool
+}
+
+// Encrypts reports whether p's upstream connections speak TLS: whether a
+// filter of p says so (Encrypter). muxHttp version 2 then sends
+// ":scheme: https".
+func (p *Pipeline) Encrypts() bool {
+	for _, d := range p.Filters {
+		if e, ok := d.Template.(Encrypter); ok && e.Encrypts() {
+			return true
+		}
+	}
+	return false
+}
+
 // ALPN returns the protocols a TLS listener running p offers: those of
 // the first filter of p whose template is an ALPNSpeaker, or nil. Other
 // listeners offer none, so clients speak what they would without ALPN.

@@ -101,6 +101,9 @@ func makeConnect(a *filters.Args) (filters.Template, error) {
 	return t, nil
 }
 
+// Encrypts implements filters.Encrypter: whether the tls option was given.
+func (t *connectTemplate) Encrypts() bool { return t.tls != nil }
+
 func (t *connectTemplate) New(s *filters.Session, out filters.Sink) filters.Sink {
 	return &connect{t: t, s: s, out: out}
 }

@@ -35,6 +35,9 @@ func newH2Client(p *filters.Pipeline, ctx *filters.Context) *h2Client {
 	ctx.ALPN = []string{"h2"}
 	cl.up = p.NewSession(ctx, filters.SinkFunc(cl.fromUpstream))
 	cl.c = newH2Conn(cl, false, cl.up, cl.up, "muxHttp", DefaultMaxStreams)
+	if p.Encrypts() {
+		cl.c.scheme = "https"
+	}
 	cl.c.start()
 	return cl
 }
@@ -338,7 +341,7 @@ func (c *h2Conn) requestBlock(head any) []byte {
 		if method == "CONNECT" {
 			add(":authority", authority)
 		} else {
-			add(":scheme", "http")
+			add(":scheme", c.scheme)
 			if authority != "" {
 				add(":authority", authority)
 			}

@@ -61,6 +61,7 @@ type h2Conn struct {
 	s      *filters.Session // the session of the connection
 	out    filters.Sink     // bytes to the peer
 	name   string           // for log lines: demuxHttp or muxHttp
+	scheme string           // client: the :scheme of requests, http or https
 
 	rd   *h2.Reader
 	hdec *h2.HeaderDecoder
@@ -117,7 +118,7 @@ type h2Conn struct {
 // and calls start.
 func newH2Conn(side h2Side, server bool, s *filters.Session, out filters.Sink, name string, maxStreams uint32) *h2Conn {
 	c := &h2Conn{
-		side: side, server: server, s: s, out: out, name: name,
+		side: side, server: server, s: s, out: out, name: name, scheme: "http",
 		streams:        map[uint32]*h2Stream{},
 		maxStreams:     maxStreams,
 		peerMaxFrame:   h2.DefaultMaxFrameSize,

@@ -1016,7 +1016,8 @@ func TestMuxHttp2Retire(t *testing.T) {
 }
 
 // Over TLS, connect offers h2 by ALPN under muxHttp version 2; the
-// requests share the TLS connection.
+// requests share the TLS connection and say :scheme https (the Go server
+// sets r.TLS for those only).
 func TestMuxHttp2TLS(t *testing.T) {
 	bar := newBarrier(3)
 	p := newH2Peer(t, 0, true, func(w nethttp.ResponseWriter, r *nethttp.Request) {
@@ -1024,10 +1025,12 @@ func TestMuxHttp2TLS(t *testing.T) {
 			w.WriteHeader(500)
 			return
 		}
-		// (Not r.TLS: the Go server sets it for :scheme https only, and
-		// muxHttp sends :scheme http whatever the connection.)
 		body, _ := io.ReadAll(r.Body)
-		fmt.Fprintf(w, "ans:%s %s %s", r.URL.Path, r.Proto, body)
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		fmt.Fprintf(w, "ans:%s %s %s %s", scheme, r.URL.Path, r.Proto, body)
 	})
 	w := mux2World(t, p.addr(), "", ", {tls: {}}")
 	recs := []*filtertest.Rec{
@@ -1035,7 +1038,7 @@ func TestMuxHttp2TLS(t *testing.T) {
 		send(w, "p", "", request("POST", "/b", "x")...),
 		send(w, "p", "", get("/c")...),
 	}
-	for i, want := range []string{"ans:/a HTTP/2.0 ", "ans:/b HTTP/2.0 x", "ans:/c HTTP/2.0 "} {
+	for i, want := range []string{"ans:https /a HTTP/2.0 ", "ans:https /b HTTP/2.0 x", "ans:https /c HTTP/2.0 "} {
 		wantOK(t, want, h2Answered(t, recs[i]), want)
 	}
 	if got := p.accepts(); got != 1 {
