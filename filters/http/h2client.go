@@ -18,6 +18,10 @@ type h2Client struct {
 	// can take its place; onClosed when the connection has ended.
 	onStreamClosed func(cl *h2Client)
 	onClosed       func(cl *h2Client)
+	// onRefused sends a refused request again: it returns the sink taking
+	// the request's events, whose answer goes to answer (as
+	// httpUpstream.Exchange).
+	onRefused func(s *filters.Session, answer filters.Sink) filters.Sink
 	// Until the peer's SETTINGS frame (the first of its preface) is read,
 	// its concurrent-stream limit is unknown: one stream goes, the others
 	// wait (a server allowing fewer than they are would refuse them).
@@ -108,6 +112,31 @@ func (cl *h2Client) open(answer filters.Sink, s *filters.Session) filters.Sink {
 	return &cs.req
 }
 
+// retry implements h2Retrier: a refused request goes again, once, on the
+// upstream's current connection (a new one when this one goes away), with
+// what it sent so far; later events follow it there.
+func (cs *h2ClientStream) retry(st *h2Stream) bool {
+	r := &cs.req
+	if r.noReplay || r.attempt > 0 || cs.cl.onRefused == nil || len(r.replay) == 0 {
+		return false
+	}
+	answer := st.toPeer
+	events := r.replay
+	r.replay, r.noReplay = nil, true
+	next := cs.cl.onRefused(r.s, answer)
+	switch n := next.(type) {
+	case *h2Request:
+		n.attempt = r.attempt + 1
+	case *h2Waiting:
+		n.attempt = r.attempt + 1
+	}
+	r.redirected = next
+	for _, e := range events {
+		next.Input(e)
+	}
+	return true
+}
+
 // h2ClientStream is one request's stream, its writer and its owner in one
 // allocation.
 type h2ClientStream struct {
@@ -121,6 +150,7 @@ type h2ClientStream struct {
 // the stream, and the pool may give the stream's place to a waiting
 // request.
 func (cs *h2ClientStream) streamClosed(st *h2Stream, _ filters.ErrorCode) {
+	cs.req.dropReplay()
 	cs.ctx.RemoveValve(h2WindowValve{st})
 	if r := &cs.req; r.reading != nil {
 		cs.ctx.RemoveValve(r.reading)
@@ -202,6 +232,9 @@ func (cl *h2Client) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 		return nil // informational answers are not passed on
 	}
 	st.remoteStarted = true
+	if cs, ok := st.owner.(*h2ClientStream); ok {
+		cs.req.dropReplay() // answered: it will not go again
+	}
 	h := &ResponseHead{Protocol: "HTTP/2.0", Status: status, StatusText: StatusText(status)}
 	hs := h.inline[:0]
 	for _, f := range blk.Fields {
@@ -242,11 +275,57 @@ type h2Request struct {
 	waiting bool
 	started bool
 	done    bool
+
+	// The request's events so far, kept while they may have to go again
+	// on another connection (a refused stream, RFC 9113 §8.7): until the
+	// answer starts, and while the body stays within h2MaxReplayBytes.
+	replay     []filters.Event
+	replayN    int
+	noReplay   bool
+	attempt    int          // 0, or 1 for a request sent again
+	redirected filters.Sink // where the request goes after a retry
+}
+
+// h2MaxReplayBytes is the most body a request keeps for a retry.
+const h2MaxReplayBytes = 16 << 10
+
+// record keeps evt for a retry.
+func (r *h2Request) record(evt filters.Event) {
+	if r.noReplay || r.st.remoteStarted {
+		r.dropReplay()
+		return
+	}
+	if d, ok := evt.(*filters.Data); ok {
+		if r.replayN += d.Size(); r.replayN > h2MaxReplayBytes {
+			r.dropReplay()
+			return
+		}
+		evt = d.Clone()
+	}
+	r.replay = append(r.replay, evt)
+}
+
+// dropReplay gives up keeping the request for a retry.
+func (r *h2Request) dropReplay() {
+	r.noReplay = true
+	for _, e := range r.replay {
+		if d, ok := e.(*filters.Data); ok {
+			d.Release()
+		}
+	}
+	r.replay = nil
 }
 
 func (r *h2Request) Input(evt filters.Event) {
+	if r.redirected != nil {
+		r.redirected.Input(evt)
+		return
+	}
 	st := r.st
 	c := st.c
+	if evt.Kind() != filters.KindSessionEnd && !st.closed {
+		r.record(evt)
+	}
 	if st.closed || st.aborted || c.ended {
 		if d, ok := evt.(*filters.Data); ok {
 			d.Release()

@@ -767,6 +767,14 @@ type h2StreamOwner interface {
 	streamClosed(st *h2Stream, err filters.ErrorCode)
 }
 
+// h2Retrier is an owner that can send a refused stream's message again
+// elsewhere (a client's request on a new connection).
+type h2Retrier interface {
+	// retry takes over st's message and reports whether it did; the stream
+	// then closes without telling anyone.
+	retry(st *h2Stream) bool
+}
+
 // addStream opens stream id with st, which its owner allocated (as part of
 // a larger struct, to save allocations).
 // A client's stream is added with id 0: it gets its id when its head is
@@ -1014,6 +1022,15 @@ func (st *h2Stream) reset(code h2.ErrCode, err filters.ErrorCode) {
 
 // peerReset: the peer reset the stream.
 func (st *h2Stream) peerReset(code h2.ErrCode) {
+	// A stream the peer did not process (REFUSED_STREAM, above a GOAWAY's
+	// last stream) may go again (RFC 9113 §8.7), if its owner can.
+	if code == h2.ErrCodeRefusedStream && !st.remoteStarted && !st.closed && !st.aborted {
+		if r, ok := st.owner.(h2Retrier); ok && r.retry(st) {
+			st.toPeer = nil
+			st.close(filters.NoError)
+			return
+		}
+	}
 	err := filters.ReadError
 	if code == h2.ErrCodeRefusedStream {
 		err = filters.ConnectionRefused

@@ -57,6 +57,7 @@ func (u *h2Upstream) client(s *filters.Session) *h2Client {
 	cl := newH2Client(p, s.Context.Derive())
 	cl.onStreamClosed = u.streamClosed
 	cl.onClosed = u.connClosed
+	cl.onRefused = u.Exchange
 	cl.onSettings = u.streamClosed
 	u.cl = cl
 	u.conns = append(u.conns, cl)
@@ -149,6 +150,7 @@ func (u *h2Upstream) closeAll() {
 	u.conns, u.cl = nil, nil
 	for _, cl := range conns {
 		cl.onClosed = nil
+		cl.onRefused = nil
 		cl.onStreamClosed = nil
 		cl.onSettings = nil
 		cl.close()
@@ -168,15 +170,16 @@ func (u *h2Upstream) Retire() {
 // connection, an HTTP/2 request's own context; past h2MaxQueuedBytes (a
 // source that does not stop) it fails.
 type h2Waiting struct {
-	u      *h2Upstream
-	s      *filters.Session
-	answer filters.Sink
-	held   []filters.Event
-	heldN  int
-	h2     bool         // the request came over HTTP/2
-	paused bool         // its source is stopped
-	req    filters.Sink // the stream, once started
-	gone   bool         // failed or abandoned
+	u       *h2Upstream
+	s       *filters.Session
+	answer  filters.Sink
+	held    []filters.Event
+	heldN   int
+	h2      bool         // the request came over HTTP/2
+	paused  bool         // its source is stopped
+	req     filters.Sink // the stream, once started
+	gone    bool         // failed or abandoned
+	attempt int          // passed on to the request (h2Request.attempt)
 }
 
 func (w *h2Waiting) Input(evt filters.Event) {
@@ -233,6 +236,9 @@ func (w *h2Waiting) resume() {
 // start hands the request to its stream.
 func (w *h2Waiting) start(req filters.Sink) {
 	w.req = req
+	if r, ok := req.(*h2Request); ok {
+		r.attempt = w.attempt
+	}
 	defer w.resume()
 	held := w.held
 	w.held = nil

@@ -1504,9 +1504,6 @@ func (s *rawH2Server) serve(nc net.Conn, n int32) {
 // of its GOAWAY) is sent again on a new connection, as RFC 9113 §8.7
 // allows: the server going away loses no request.
 func TestMuxHttp2RetriesStreamRefusedByGoAway(t *testing.T) {
-	if os.Getenv("PIPY_KNOWN_BUGS") == "" {
-		t.Skip("known limitation: a stream above a GOAWAY's last stream ends with ConnectionRefused (a 503 at demuxHttp) instead of going again on a new connection (PIPY_KNOWN_BUGS=1 runs it)")
-	}
 	s := newRawH2Server(t, 3)
 	w := mux2World(t, s.ln.Addr().String(), "", "")
 	a := send(w, "p", "", get("/a")...)
