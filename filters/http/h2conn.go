@@ -87,7 +87,9 @@ type h2Conn struct {
 
 	maxStreams uint32 // SETTINGS_MAX_CONCURRENT_STREAMS we advertise
 
-	// The peer's settings.
+	// The peer's settings; peerSettled once its first SETTINGS frame is
+	// read (no DATA goes out before).
+	peerSettled    bool
 	peerMaxFrame   uint32
 	peerInitWindow int64
 	peerMaxStreams uint32
@@ -458,6 +460,7 @@ func (c *h2Conn) giveBack(n int64) {
 }
 
 func (c *h2Conn) settings(f *h2.Frame) *h2.Error {
+	c.peerSettled = true
 	for i := range f.NumSettings() {
 		s := f.Setting(i)
 		switch s.ID {
@@ -898,6 +901,12 @@ func (st *h2Stream) sendPending() {
 	}
 	for len(st.pending) > 0 {
 		n := min(int64(st.pendingN), st.sendWindow, c.sendWindow, int64(c.peerMaxFrame))
+		if !c.peerSettled {
+			// Before the peer's first SETTINGS its windows are unknown:
+			// a server may allow less than the protocol's 64 KiB default
+			// and reset a stream that sends more (hyperium/h2#630).
+			n = 0
+		}
 		if n <= 0 {
 			if !st.queued {
 				st.queued = true
