@@ -217,12 +217,7 @@ func failureStatus(err filters.ErrorCode) int {
 // answer: 502 Bad Gateway for a read error or a pipeline that gave none,
 // 503 when the upstream could not be reached.
 func answerFailure(end *filters.SessionEnd, to filters.Sink) {
-	status := failureStatus(end.Err)
-	h := &ResponseHead{Protocol: "HTTP/1.1", Status: status, StatusText: StatusText(status)}
-	h.Headers = append(h.inline[:0], HeaderField{"content-type", "text/plain"})
-	to.Input(&filters.MessageStart{Head: h})
-	to.Input(filters.NewDataString(fmt.Sprintf("%d %s\n", status, StatusText(status))))
-	to.Input(filters.TheMessageEnd)
+	answerStatus(to, failureStatus(end.Err))
 }
 
 // h2Server is the server side of demuxHttp's HTTP/2 connections: a stream
@@ -374,12 +369,8 @@ func requestHeadOf(blk *h2.Block, h *RequestHead) {
 // the request's stream: the first message is the answer (1xx heads may
 // come before it), anything after it is dropped.
 type h2Answer struct {
-	st      *h2Stream
-	sub     *filters.Session
-	started bool
-	done    bool
-	head    any  // the answer's head, until it is written
-	waiting bool // head not written yet
+	h2Outgoing
+	sub *filters.Session
 }
 
 func (a *h2Answer) Input(evt filters.Event) {
@@ -404,34 +395,11 @@ func (a *h2Answer) Input(evt filters.Event) {
 			}
 			return
 		}
-		a.started = true
-		a.head, a.waiting = e.Head, true
-		c.deferHead(a)
+		a.start(e.Head)
 	case *filters.Data:
-		if !a.started || st.headOnly {
-			e.Release()
-			return
-		}
-		if e.Size() == 0 {
-			// A flush hint: the head goes out when this event is
-			// handled anyway, and an empty body must not cost the
-			// message its END_STREAM on HEADERS (a gRPC trailers-only
-			// answer carries its status there).
-			return
-		}
-		a.writeHead(false)
-		st.write(e)
+		a.data(e)
 	case *filters.MessageEnd:
-		if !a.started {
-			return
-		}
-		a.done = true
-		if a.waiting && e.Tail == nil {
-			a.writeHead(true)
-			return
-		}
-		a.writeHead(false)
-		st.end(e.Tail)
+		a.end(e)
 	case *filters.SessionEnd:
 		if !a.started {
 			answerStatus(a, failureStatus(e.Err))
@@ -447,26 +415,14 @@ func (a *h2Answer) Input(evt filters.Event) {
 	}
 }
 
-// writeHead writes the answer's head if it still waits.
-func (a *h2Answer) writeHead(end bool) {
-	if !a.waiting {
-		return
-	}
-	a.waiting = false
-	if a.st.closed || a.st.aborted {
-		return
-	}
-	a.st.writeHead(a.st.c.responseBlock(a.head), end)
-	a.head = nil
-}
-
-// answerStatus answers with a short text/plain message of status.
-func answerStatus(a *h2Answer, status int) {
-	h := &ResponseHead{Status: status}
+// answerStatus answers with a short text/plain message of status, in the
+// form HTTP/1 and HTTP/2 encoders both take.
+func answerStatus(to filters.Sink, status int) {
+	h := &ResponseHead{Protocol: "HTTP/1.1", Status: status, StatusText: StatusText(status)}
 	h.Headers = append(h.inline[:0], HeaderField{"content-type", "text/plain"})
-	a.Input(&filters.MessageStart{Head: h})
-	a.Input(filters.NewDataString(fmt.Sprintf("%d %s\n", status, StatusText(status))))
-	a.Input(filters.TheMessageEnd)
+	to.Input(&filters.MessageStart{Head: h})
+	to.Input(filters.NewDataString(fmt.Sprintf("%d %s\n", status, StatusText(status))))
+	to.Input(filters.TheMessageEnd)
 }
 
 // responseBlock encodes a response head; connection-specific fields are

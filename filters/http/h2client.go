@@ -108,7 +108,7 @@ func (cl *h2Client) open(answer filters.Sink, s *filters.Session) filters.Sink {
 	st.toPeer = answer
 	st.source = ctx
 	ctx.AddValve(h2WindowValve{st})
-	cs.req = h2Request{st: st, s: s}
+	cs.req = h2Request{h2Outgoing: h2Outgoing{st: st, request: true}, s: s}
 	return &cs.req
 }
 
@@ -264,18 +264,13 @@ func (cl *h2Client) headers(c *h2Conn, blk *h2.Block) *h2.Error {
 
 // h2Request writes one request message to its stream.
 type h2Request struct {
-	st *h2Stream
-	s  *filters.Session // the requester
+	h2Outgoing
+	s *filters.Session // the requester
 	// reading is the requester's client connection, a source of its
 	// context while the stream lives, for an HTTP/1 request (an HTTP/2
 	// one's stream at demuxHttp registered its own valve there; its
 	// connection, which carries other streams, must not stop).
 	reading filters.Valve
-	head    any
-	waiting bool
-	started bool
-	done    bool
-
 	// The request's events so far, kept while they may have to go again
 	// on another connection (a refused stream, RFC 9113 §8.7): until the
 	// answer starts, and while the body stays within h2MaxReplayBytes.
@@ -339,62 +334,21 @@ func (r *h2Request) Input(evt filters.Event) {
 		if r.started {
 			return
 		}
-		r.started = true
 		if ds := r.s.Downstream(); ds != nil && !isHTTP2(e.Head) {
 			r.reading = readingValve{ds}
 			r.s.Context.AddValve(r.reading)
 		}
-		r.head, r.waiting = e.Head, true
 		st.headOnly = viewHead(e.Head).method() == "HEAD"
-		c.deferHead(r)
+		r.start(e.Head)
 	case *filters.Data:
-		if !r.started || r.done {
-			e.Release()
-			return
-		}
-		if e.Size() == 0 {
-			// A flush hint: the head goes out when this event is
-			// handled anyway, and an empty body must not cost the
-			// message its END_STREAM on HEADERS (a gRPC trailers-only
-			// answer carries its status there).
-			return
-		}
-		r.writeHead(false)
-		st.write(e)
+		r.data(e)
 	case *filters.MessageEnd:
-		if !r.started || r.done {
-			return
-		}
-		r.done = true
-		if r.waiting && e.Tail == nil {
-			r.writeHead(true)
-			return
-		}
-		r.writeHead(false)
-		st.end(e.Tail)
+		r.end(e)
 	case *filters.SessionEnd:
 		// The requester is gone: the answer has nobody to go to.
 		st.toPeer = nil
 		st.reset(h2.ErrCodeCancel, filters.NoError)
 	}
-}
-
-// writeHead writes the request's head if it still waits.
-func (r *h2Request) writeHead(end bool) {
-	if !r.waiting {
-		return
-	}
-	r.waiting = false
-	if r.st.closed || r.st.aborted {
-		return
-	}
-	// The id first: a stream refused now must not have changed the
-	// HPACK state the server keeps.
-	if r.st.id == 0 && !r.st.c.openID(r.st) {
-		return
-	}
-	r.st.writeHead(r.st.c.requestBlock(r.head), end)
-	r.head = nil
 }
 
 // requestBlock encodes a request head: the pseudo-header fields from its

@@ -695,6 +695,83 @@ type headWriter interface {
 	writeHead(end bool)
 }
 
+// h2Outgoing writes this side's message on a stream: demuxHttp's answers
+// (h2Answer) and muxHttp's requests (h2Request) embed it. The head waits
+// for the end of the loop's turn (deferHead) or for the body, so that a
+// message given whole goes out as HEADERS with END_STREAM; the body goes
+// within the peer's windows; the end carries the trailers.
+type h2Outgoing struct {
+	st      *h2Stream
+	request bool // a request: its head is a request block, and opens the stream's id
+	head    any  // the head, until it is written
+	waiting bool // head not written yet
+	started bool
+	done    bool
+}
+
+// start takes the message's head.
+func (o *h2Outgoing) start(head any) {
+	o.started = true
+	o.head, o.waiting = head, true
+	o.st.c.deferHead(o)
+}
+
+// data sends body bytes (none for the answer to a HEAD request).
+func (o *h2Outgoing) data(e *filters.Data) {
+	if !o.started || o.done || !o.request && o.st.headOnly {
+		e.Release()
+		return
+	}
+	if e.Size() == 0 {
+		// A flush hint: the head goes out when this turn of the loop ends
+		// anyway, and an empty body must not cost the message its
+		// END_STREAM on HEADERS (a gRPC trailers-only answer carries its
+		// status there).
+		return
+	}
+	o.writeHead(false)
+	o.st.write(e)
+}
+
+// end ends the message, with its trailers.
+func (o *h2Outgoing) end(e *filters.MessageEnd) {
+	if !o.started || o.done {
+		return
+	}
+	o.done = true
+	if o.waiting && e.Tail == nil {
+		o.writeHead(true)
+		return
+	}
+	o.writeHead(false)
+	o.st.end(e.Tail)
+}
+
+// writeHead writes the head if it still waits (headWriter).
+func (o *h2Outgoing) writeHead(end bool) {
+	if !o.waiting {
+		return
+	}
+	o.waiting = false
+	st := o.st
+	if st.closed || st.aborted {
+		return
+	}
+	var block []byte
+	if o.request {
+		// The id first: a stream refused now must not have changed
+		// the HPACK state the server keeps.
+		if st.id == 0 && !st.c.openID(st) {
+			return
+		}
+		block = st.c.requestBlock(o.head)
+	} else {
+		block = st.c.responseBlock(o.head)
+	}
+	st.writeHead(block, end)
+	o.head = nil
+}
+
 // deferHead holds a message's head until the event being handled is done,
 // so that a whole message given at once goes out as HEADERS with
 // END_STREAM, and a streamed one gets its head out before its body comes.
@@ -741,7 +818,6 @@ type h2Stream struct {
 	headOnly bool
 
 	// To the peer.
-	headSent   bool
 	localEnded bool // END_STREAM written (or queued behind pending data)
 	sendWindow int64
 	pending    []*filters.Data
@@ -855,7 +931,6 @@ func (st *h2Stream) writeHead(block []byte, end bool) {
 	if st.id == 0 && !c.openID(st) {
 		return
 	}
-	st.headSent = true
 	c.wbuf = h2.AppendHeaders(c.wbuf, st.id, end, block, c.peerMaxFrame)
 	if end {
 		st.localEnded = true
